@@ -1,0 +1,18 @@
+#![doc = include_str!("../README.md")]
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_accounts;
+
+/// Every schema change of the lending server, oldest first.
+///
+/// Migrations never import the server's entities: a migration describes the schema as
+/// it was on the day it was written, so it must not change when an entity does.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_accounts::Migration)]
+    }
+}

@@ -1,0 +1,137 @@
+//! The `jieyue` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::startup::{Application, shutdown_signal};
+use crate::{demo, telemetry};
+
+/// Jieyue (借阅): e-book lending with DRM for a library consortium.
+#[derive(Debug, Parser)]
+#[command(name = "jieyue", version, about)]
+pub struct Cli {
+    /// A TOML configuration file; `JIEYUE_*` environment variables override it.
+    #[arg(long, short, global = true, env = "JIEYUE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the lending server.
+    Serve,
+    /// Run the server with a ready-made demo consortium (libraries, staff, patrons).
+    Demo {
+        /// Where the demo keeps its database and files (kept apart from real data).
+        #[arg(long, default_value = "./data/demo")]
+        data_dir: PathBuf,
+    },
+    /// Print the configuration in force (secrets omitted) and exit.
+    Config,
+}
+
+/// Runs the command line; the exit code says whether it succeeded.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)] // Talking to the operator is this module's job.
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Config => {
+            println!("{}", toml_of(&config)?);
+            Ok(())
+        }
+        Command::Serve => serve(config, false).await,
+        Command::Demo { data_dir } => {
+            // The demo never touches the configured data unless pointed at it.
+            if config.database_url.as_deref().is_none_or(|u| u.starts_with("sqlite:")) {
+                config.database_url = None;
+            }
+            config.data_dir = data_dir;
+            serve(config, true).await
+        }
+    }
+}
+
+fn toml_of(config: &Config) -> anyhow::Result<String> {
+    let mut shown = config.clone();
+    shown.database_url = Some(crate::startup::redact_url(&config.effective_database_url()));
+    Ok(serde_json::to_string_pretty(&shown)?)
+}
+
+#[allow(clippy::print_stdout)]
+async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
+    telemetry::init_tracing(config.log_format, &config.log_filter);
+    let mut app = Application::build(&config, Arc::new(SystemClock)).await?;
+    let addr = app.local_addr()?;
+
+    if let Some(bootstrap) = app.take_bootstrap() {
+        match bootstrap.generated_password {
+            Some(password) => println!(
+                "\nCreated the first consortium admin.\n  username: {}\n  password: {}\n\
+                 This password is shown only once: store it now and change it after logging in.\n",
+                bootstrap.admin.username,
+                password.expose()
+            ),
+            None => println!(
+                "\nCreated the first consortium admin '{}' with the password from \
+                 JIEYUE_BOOTSTRAP_ADMIN_PASSWORD.\n",
+                bootstrap.admin.username
+            ),
+        }
+    }
+    if with_demo {
+        let admin = demo::find_admin(app.ctx()).await?;
+        demo::seed(app.ctx(), &admin).await?;
+        print_demo_guide(addr);
+    }
+    tracing::info!(%addr, "listening");
+    println!("Jieyue is listening on http://{addr} (Ctrl-C to stop)");
+    app.run_until_stopped(shutdown_signal()).await?;
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+fn print_demo_guide(addr: std::net::SocketAddr) {
+    println!("Demo consortium ready:");
+    for (code, name, _) in demo::LIBRARIES {
+        println!("  library {code:8} {name}");
+    }
+    println!("Staff (password '{}'):", demo::DEMO_STAFF_PASSWORD);
+    for (username, name, role, library) in demo::STAFF {
+        println!("  {username:18} {name}  {} at {library}", role.as_str());
+    }
+    println!("Patrons (password '{}'):", demo::DEMO_PATRON_PASSWORD);
+    for (library, card, name, category) in demo::PATRONS {
+        println!("  {library:8} card {card:8} {name} ({category})");
+    }
+    println!(
+        "Try: curl -s http://{addr}/api/v1/auth/login -H 'content-type: application/json' \
+         -d '{{\"library_code\":\"city\",\"card_number\":\"C0001\",\"password\":\"{}\"}}'\n",
+        demo::DEMO_PATRON_PASSWORD
+    );
+}

@@ -1,0 +1,196 @@
+//! Layered configuration: built-in defaults, then a TOML file (`--config`), then
+//! `JIEYUE_*` environment variables (nested keys use `__`, e.g.
+//! `JIEYUE_AUTH__MAX_FAILED_LOGINS=10`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use jieyue_protocol::api::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+/// The whole server configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to listen on (`JIEYUE_BIND`).
+    pub bind: SocketAddr,
+    /// Directory for the SQLite database, keys, packages and the search index
+    /// (`JIEYUE_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// Database URL (`JIEYUE_DATABASE_URL`): `sqlite://...` or `postgres://...`.
+    /// Default: `sqlite://<data_dir>/jieyue.db`.
+    pub database_url: Option<String>,
+    /// Size of the connection pool (readers on SQLite; SQLite always has one writer).
+    pub database_max_connections: u32,
+    /// Log output: `text` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    /// A `tracing` filter such as `info,jieyue_server=debug` (`RUST_LOG` wins if set).
+    pub log_filter: String,
+    /// Largest request body accepted, in bytes (uploads have their own limit).
+    pub max_body_bytes: usize,
+    /// Login sessions and lock-out.
+    pub auth: AuthConfig,
+    /// Argon2id cost parameters for new password hashes.
+    pub password_hashing: PasswordHashingConfig,
+    /// Password for the first consortium admin, used only when the database has no
+    /// staff at all (`JIEYUE_BOOTSTRAP_ADMIN_PASSWORD`). If unset, a random one is
+    /// generated and printed once.
+    #[serde(skip_serializing)]
+    pub bootstrap_admin_password: Option<SecretString>,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Sessions and protection against password guessing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// How long a patron's login lasts (a phone stays logged in).
+    pub patron_session_days: u32,
+    /// How long a staff login lasts.
+    pub staff_session_hours: u32,
+    /// Consecutive failed logins after which an account is locked.
+    pub max_failed_logins: u32,
+    /// How long a locked account stays locked.
+    pub lockout_minutes: u32,
+}
+
+/// Argon2id parameters (see RFC 9106 and the OWASP password storage guidance).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordHashingConfig {
+    /// Memory cost in KiB.
+    pub memory_kib: u32,
+    /// Number of passes.
+    pub iterations: u32,
+    /// Degree of parallelism.
+    pub parallelism: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            database_max_connections: 8,
+            log_format: LogFormat::Text,
+            log_filter: "info,sqlx=warn,sea_orm=warn".to_owned(),
+            max_body_bytes: 64 * 1024,
+            auth: AuthConfig {
+                patron_session_days: 30,
+                staff_session_hours: 12,
+                max_failed_logins: 5,
+                lockout_minutes: 15,
+            },
+            // OWASP's first recommended Argon2id setting: 19 MiB, 2 passes, 1 lane.
+            password_hashing: PasswordHashingConfig {
+                memory_kib: 19 * 1024,
+                iterations: 2,
+                parallelism: 1,
+            },
+            bootstrap_admin_password: None,
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` if given, then the `JIEYUE_*` environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
+            .merge(Env::prefixed("JIEYUE_").split("__"))
+            .extract()
+            .map_err(|e| ConfigError(Box::new(e)))
+    }
+
+    /// The database URL in force: the configured one, or SQLite in the data directory.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("jieyue.db").display()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "jieyue.toml",
+                r#"
+                bind = "0.0.0.0:9000"
+                data_dir = "/srv/jieyue"
+                [auth]
+                patron_session_days = 7
+                staff_session_hours = 8
+                max_failed_logins = 3
+                lockout_minutes = 5
+                "#,
+            )?;
+            jail.set_env("JIEYUE_BIND", "127.0.0.1:9100");
+            jail.set_env("JIEYUE_AUTH__MAX_FAILED_LOGINS", "9");
+            jail.set_env("JIEYUE_BOOTSTRAP_ADMIN_PASSWORD", "from-the-environment");
+
+            let config = Config::load(Some(Path::new("jieyue.toml"))).map_err(|e| e.to_string())?;
+
+            assert_eq!(config.bind, SocketAddr::from(([127, 0, 0, 1], 9100)));
+            assert_eq!(config.data_dir, PathBuf::from("/srv/jieyue"));
+            assert_eq!(config.auth.patron_session_days, 7);
+            assert_eq!(config.auth.max_failed_logins, 9);
+            assert_eq!(
+                config.bootstrap_admin_password.as_ref().map(|p| p.expose()),
+                Some("from-the-environment")
+            );
+            assert_eq!(
+                config.effective_database_url(),
+                "sqlite:///srv/jieyue/jieyue.db?mode=rwc"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_an_error() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("jieyue.toml", "bnid = \"0.0.0.0:9000\"\n")?;
+            let err = Config::load(Some(Path::new("jieyue.toml")));
+            assert!(err.is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_does_not_print_the_bootstrap_password() {
+        let config = Config {
+            bootstrap_admin_password: Some(SecretString::new("s3cret-value")),
+            ..Config::default()
+        };
+        assert!(!format!("{config:?}").contains("s3cret-value"));
+    }
+}

@@ -1,0 +1,19 @@
+//! Domain types and rules: what a library, a staff member, a patron and a password are,
+//! and who may do what. No HTTP and no SQL here: values are parsed at the edge into
+//! these types, and the rules are plain functions over them.
+
+mod ids;
+mod library;
+mod login_guard;
+mod password;
+mod patron;
+mod staff;
+mod validation;
+
+pub use ids::{LibraryId, PatronId, SessionId, StaffId};
+pub use login_guard::{LockoutPolicy, LoginGuard};
+pub use library::{Library, LibraryCode, LibraryName, NewLibrary, Region};
+pub use password::{Password, PasswordHash};
+pub use patron::{CardNumber, DisplayName, NewPatron, Patron, PatronCategory};
+pub use staff::{LibraryScope, NewStaff, Staff, StaffRole, Username};
+pub use validation::{FieldError, Invalid, Validator};

@@ -1,0 +1,141 @@
+//! Extractors whose rejections are problem documents, and the bearer-token extractors.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::problem::ApiError;
+use crate::domain::{Patron, SessionId, Staff};
+use crate::service::Error as ServiceError;
+use crate::service::auth::{self, Authenticated};
+
+/// `axum::Json`, but a rejected body is a problem document.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(Json(value))
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Query` with problem-document rejections.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(value) = axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Query(value))
+    }
+}
+
+/// `axum::extract::Path` with problem-document rejections.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(value) = axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(Path(value))
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let (scheme, token) = value.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+        })
+        .filter(|token| !token.is_empty() && token.len() <= 256)
+        .ok_or_else(|| ServiceError::Unauthenticated.into())
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Authenticated, ApiError> {
+    let token = bearer_token(parts)?;
+    Ok(auth::authenticate(&state.ctx, token).await?)
+}
+
+/// A request made with a patron's bearer token.
+#[derive(Debug, Clone)]
+pub struct PatronAuth {
+    /// The session the token belongs to.
+    pub session: SessionId,
+    /// The patron.
+    pub patron: Patron,
+}
+
+impl FromRequestParts<AppState> for PatronAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match authenticate(parts, state).await? {
+            Authenticated::Patron { session, patron } => Ok(Self { session, patron }),
+            Authenticated::Staff { .. } => {
+                Err(ServiceError::Forbidden("this route is for patrons; log in as a patron").into())
+            }
+        }
+    }
+}
+
+/// A request made with a staff member's bearer token.
+#[derive(Debug, Clone)]
+pub struct StaffAuth {
+    /// The session the token belongs to.
+    pub session: SessionId,
+    /// The staff member (active).
+    pub staff: Staff,
+}
+
+impl FromRequestParts<AppState> for StaffAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match authenticate(parts, state).await? {
+            Authenticated::Staff { session, staff } => Ok(Self { session, staff }),
+            Authenticated::Patron { .. } => Err(ServiceError::Forbidden("this route is for library staff").into()),
+        }
+    }
+}
+
+/// For `PATCH` bodies: tells an absent field (`None`) from an explicit `null`
+/// (`Some(None)`). Use with `#[serde(default, deserialize_with = "...")]`.
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}

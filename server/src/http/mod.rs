@@ -1,0 +1,129 @@
+//! The HTTP layer: routes, extractors, the problem-document mapping, middleware and the
+//! OpenAPI document. Handlers only extract, call one service function, and map.
+
+pub mod extract;
+pub mod problem;
+pub mod request_context;
+pub mod routes;
+
+use std::any::Any;
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::service::Ctx;
+use problem::ApiError;
+use routes::{admin_libraries, admin_patrons, admin_staff, ops, reader, staff_auth};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The services' context.
+    pub ctx: Ctx,
+    /// Renders `/metrics`.
+    pub prometheus: PrometheusHandle,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Jieyue lending API",
+        description = "E-book lending for a library consortium. Errors are RFC 7807 problem \
+                       documents (`application/problem+json`) with stable `type` URNs.",
+        license(name = "Apache-2.0"),
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(jieyue_protocol::problem::Problem, jieyue_protocol::problem::FieldError)),
+    tags(
+        (name = "reader", description = "Patrons: login and their own account"),
+        (name = "staff", description = "Staff login and own account"),
+        (name = "admin", description = "Library administration, scoped to the staff member's library"),
+        (name = "operations", description = "Health, readiness, metrics, this document"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// Every documented route. The OpenAPI document is generated from this very list, so a
+/// route cannot exist without being documented.
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(ops::health))
+        .routes(routes!(ops::ready))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(openapi_json))
+        .routes(routes!(reader::list_libraries))
+        .routes(routes!(reader::patron_login))
+        .routes(routes!(reader::patron_logout))
+        .routes(routes!(reader::me))
+        .routes(routes!(reader::change_password))
+        .routes(routes!(staff_auth::login))
+        .routes(routes!(staff_auth::logout))
+        .routes(routes!(staff_auth::me))
+        .routes(routes!(staff_auth::change_password))
+        .routes(routes!(admin_libraries::list, admin_libraries::create))
+        .routes(routes!(admin_libraries::get, admin_libraries::update))
+        .routes(routes!(admin_staff::list, admin_staff::create))
+        .routes(routes!(admin_staff::get, admin_staff::update))
+        .routes(routes!(admin_patrons::search, admin_patrons::create))
+        .routes(routes!(admin_patrons::get, admin_patrons::update))
+        .routes(routes!(admin_patrons::block))
+        .routes(routes!(admin_patrons::unblock))
+}
+
+/// The OpenAPI document of this server.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented_routes().split_for_parts().1
+}
+
+/// This OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI document", body = Object)))]
+async fn openapi_json() -> Response {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    let json = DOCUMENT.get_or_init(|| {
+        openapi()
+            .to_json()
+            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    });
+    ([(header::CONTENT_TYPE, "application/json")], json.clone()).into_response()
+}
+
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "request handler panicked");
+    ApiError::internal().into_response()
+}
+
+/// The whole application router.
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let (router, _) = documented_routes().split_for_parts();
+    router
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(request_context::layer))
+        .with_state(state)
+}

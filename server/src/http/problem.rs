@@ -1,0 +1,195 @@
+//! The one mapping from errors to HTTP responses: RFC 7807 problem documents.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jieyue_protocol::problem::{CONTENT_TYPE, FieldError, Problem, ProblemType};
+
+use super::request_context;
+use crate::service::Error as ServiceError;
+
+/// An error on its way out as a problem document.
+#[derive(Debug)]
+pub struct ApiError {
+    kind: ProblemType,
+    status: StatusCode,
+    detail: Option<String>,
+    errors: Vec<FieldError>,
+    retry_after_seconds: Option<u64>,
+}
+
+impl ApiError {
+    /// A problem of `kind` with HTTP `status` and a human-readable `detail`.
+    pub fn new(kind: ProblemType, status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            status,
+            detail: Some(detail.into()),
+            errors: Vec::new(),
+            retry_after_seconds: None,
+        }
+    }
+
+    /// 404 for a route that does not exist.
+    pub fn no_route() -> Self {
+        Self::new(ProblemType::NotFound, StatusCode::NOT_FOUND, "no such route")
+    }
+
+    /// 405 for a route that exists with other methods.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            ProblemType::MethodNotAllowed,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "this route does not support that method",
+        )
+    }
+
+    /// 500 whose cause has already been logged.
+    pub fn internal() -> Self {
+        Self::new(
+            ProblemType::Internal,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the server failed to handle the request; it has been logged",
+        )
+    }
+
+    /// The problem document this error becomes.
+    pub fn to_problem(&self) -> Problem {
+        Problem {
+            kind: self.kind.uri(),
+            title: self.kind.title().to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            request_id: request_context::current_request_id(),
+            errors: self.errors.clone(),
+            retry_after_seconds: self.retry_after_seconds,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = self.to_problem();
+        let mut response = (self.status, Json(problem)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+        if let Some(seconds) = self.retry_after_seconds {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Invalid(invalid) => Self {
+                kind: ProblemType::Validation,
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                detail: Some("some fields are invalid".to_owned()),
+                errors: invalid
+                    .0
+                    .into_iter()
+                    .map(|e| FieldError {
+                        field: e.field.to_owned(),
+                        message: e.message,
+                    })
+                    .collect(),
+                retry_after_seconds: None,
+            },
+            ServiceError::InvalidCredentials => Self::new(
+                ProblemType::InvalidCredentials,
+                StatusCode::UNAUTHORIZED,
+                "the credentials are not valid",
+            ),
+            ServiceError::LockedOut { retry_after } => {
+                // Round up: "retry after 0 seconds" would invite a retry that fails.
+                let seconds = u64::try_from(retry_after.num_seconds()).unwrap_or(0) + 1;
+                Self {
+                    retry_after_seconds: Some(seconds),
+                    ..Self::new(
+                        ProblemType::TooManyAttempts,
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "too many failed logins; the account is locked for a while",
+                    )
+                }
+            }
+            ServiceError::Unauthenticated => Self::new(
+                ProblemType::Unauthenticated,
+                StatusCode::UNAUTHORIZED,
+                "a valid bearer token is required",
+            ),
+            ServiceError::Forbidden(why) => Self::new(ProblemType::Forbidden, StatusCode::FORBIDDEN, why),
+            ServiceError::NotFound(what) => {
+                Self::new(ProblemType::NotFound, StatusCode::NOT_FOUND, format!("{what} not found"))
+            }
+            ServiceError::Conflict(detail) => Self::new(ProblemType::Conflict, StatusCode::CONFLICT, detail),
+            ServiceError::Store(err) => {
+                tracing::error!(error = %err, "database error");
+                Self::internal()
+            }
+            ServiceError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<crate::domain::Invalid> for ApiError {
+    fn from(invalid: crate::domain::Invalid) -> Self {
+        ServiceError::Invalid(invalid).into()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let detail = rejection.body_text();
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => Self::new(
+                ProblemType::MalformedRequest,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "expected a body with Content-Type: application/json",
+            ),
+            JsonRejection::JsonSyntaxError(_) => {
+                Self::new(ProblemType::MalformedRequest, StatusCode::BAD_REQUEST, detail)
+            }
+            JsonRejection::JsonDataError(_) => {
+                Self::new(ProblemType::MalformedRequest, StatusCode::UNPROCESSABLE_ENTITY, detail)
+            }
+            JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::new(
+                ProblemType::PayloadTooLarge,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large",
+            ),
+            other => Self::new(ProblemType::MalformedRequest, other.status(), detail),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::new(ProblemType::MalformedRequest, StatusCode::BAD_REQUEST, rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        // A malformed id in the path names nothing that exists.
+        Self::new(ProblemType::NotFound, StatusCode::NOT_FOUND, rejection.body_text())
+    }
+}
+
+/// Fallback for unknown routes.
+pub async fn not_found() -> ApiError {
+    ApiError::no_route()
+}
+
+/// Fallback for known routes with an unsupported method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}

@@ -1,0 +1,8 @@
+//! Route handlers: extract, call one service function, map the result.
+
+pub mod admin_libraries;
+pub mod admin_patrons;
+pub mod admin_staff;
+pub mod ops;
+pub mod reader;
+pub mod staff_auth;

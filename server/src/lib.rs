@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod service;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+
+pub use startup::Application;

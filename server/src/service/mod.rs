@@ -1,0 +1,102 @@
+//! Application services: each public function is one use case (log in, register a
+//! patron, block a patron, ...). They check permissions with the domain rules, run the
+//! store functions in one transaction, and write the audit trail. No HTTP here.
+
+pub mod auth;
+pub mod libraries;
+pub mod passwords;
+pub mod patrons;
+pub mod staff;
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use crate::clock::Clock;
+use crate::domain::{Invalid, LockoutPolicy};
+use crate::store::{Db, StoreError};
+use passwords::PasswordHasher;
+
+/// Everything a use case needs: the database, the clock, the password hasher and the
+/// session settings. Cheap to clone.
+#[derive(Clone)]
+pub struct Ctx {
+    /// The database.
+    pub db: Db,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Argon2id hashing behind a concurrency limit.
+    pub passwords: PasswordHasher,
+    /// Session lifetimes and lock-out.
+    pub auth: AuthSettings,
+}
+
+/// Session lifetimes and the lock-out policy.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthSettings {
+    /// How long a patron session lasts.
+    pub patron_session: Duration,
+    /// How long a staff session lasts.
+    pub staff_session: Duration,
+    /// When failed logins lock an account.
+    pub lockout: LockoutPolicy,
+}
+
+/// Why a use case failed. The HTTP layer maps each case to one problem type.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input failed validation.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// Login credentials were wrong (which part is not said).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// The account is locked after too many failed logins.
+    #[error("account locked for {} more seconds", retry_after.num_seconds())]
+    LockedOut {
+        /// How long until it opens.
+        retry_after: Duration,
+    },
+    /// No valid session.
+    #[error("not authenticated")]
+    Unauthenticated,
+    /// Authenticated, but not allowed.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// No such thing, or not inside the caller's scope.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Conflicts with existing data.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(StoreError),
+    /// Something else inside the server failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Duplicate(detail) => Error::Conflict(detail),
+            other => Error::Store(other),
+        }
+    }
+}
+
+impl From<crate::domain::FieldError> for Error {
+    fn from(err: crate::domain::FieldError) -> Self {
+        Error::Invalid(Invalid::from(err))
+    }
+}
+
+impl From<sea_orm::DbErr> for Error {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Error::from(StoreError::from(err))
+    }
+}
+
+/// Service result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

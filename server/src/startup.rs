@@ -1,0 +1,207 @@
+//! Building and running the server. Production (`jieyue serve`) and the tests take the
+//! same path: [`Application::build`] binds the listener (port 0 picks a free port) and
+//! [`Application::run_until_stopped`] serves until the shutdown signal.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::Duration;
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::LockoutPolicy;
+use crate::http::{self, AppState};
+use crate::service::passwords::PasswordHasher;
+use crate::service::staff::Bootstrap;
+use crate::service::{self, AuthSettings, Ctx};
+use crate::store::Db;
+use crate::telemetry;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The data directory could not be created.
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The database could not be opened or migrated.
+    #[error("database {url}: {source}")]
+    Database {
+        /// The URL, without its password.
+        url: String,
+        /// Why.
+        source: sea_orm::DbErr,
+    },
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Setting up a service failed (e.g. invalid Argon2 parameters, bad bootstrap password).
+    #[error(transparent)]
+    Service(#[from] service::Error),
+}
+
+/// A server ready to run.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    max_body_bytes: usize,
+    bootstrap: Option<Bootstrap>,
+}
+
+/// The URL with any password replaced, for error messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Application {
+    /// Opens and migrates the database, creates the first admin if there is no staff,
+    /// and binds the listener.
+    pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        let url = config.effective_database_url();
+        if url.starts_with("sqlite:") {
+            std::fs::create_dir_all(&config.data_dir).map_err(|source| StartupError::DataDir {
+                path: config.data_dir.display().to_string(),
+                source,
+            })?;
+        }
+        let database_error = |source| StartupError::Database {
+            url: redact_url(&url),
+            source,
+        };
+        let db = Db::connect(&url, config.database_max_connections)
+            .await
+            .map_err(database_error)?;
+        db.migrate().await.map_err(database_error)?;
+
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let hashing = config.password_hashing.clone();
+        let passwords = tokio::task::spawn_blocking(move || PasswordHasher::new(&hashing, cores))
+            .await
+            .map_err(|e| service::Error::Internal(format!("hasher set-up failed: {e}")))??;
+        let auth = AuthSettings {
+            patron_session: Duration::days(i64::from(config.auth.patron_session_days)),
+            staff_session: Duration::hours(i64::from(config.auth.staff_session_hours)),
+            lockout: LockoutPolicy {
+                max_failures: config.auth.max_failed_logins.max(1),
+                lock_for: Duration::minutes(i64::from(config.auth.lockout_minutes)),
+            },
+        };
+        let ctx = Ctx {
+            db,
+            clock,
+            passwords,
+            auth,
+        };
+        let bootstrap =
+            service::staff::bootstrap_admin(&ctx, config.bootstrap_admin_password.as_ref()).await?;
+
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: config.bind,
+                source,
+            })?;
+        let state = AppState {
+            ctx,
+            prometheus: telemetry::prometheus(),
+        };
+        Ok(Self {
+            listener,
+            state,
+            max_body_bytes: config.max_body_bytes,
+            bootstrap,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The port the server listens on (useful after binding port 0).
+    pub fn port(&self) -> u16 {
+        self.local_addr().map_or(0, |addr| addr.port())
+    }
+
+    /// The services' context (for seeding demo data and for tests).
+    pub fn ctx(&self) -> &Ctx {
+        &self.state.ctx
+    }
+
+    /// The first admin, if this start created it. Returned once.
+    pub fn take_bootstrap(&mut self) -> Option<Bootstrap> {
+        self.bootstrap.take()
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let db = self.state.ctx.db.clone();
+        let router = http::router(self.state, self.max_body_bytes);
+        let result = axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        db.close().await;
+        result
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://jieyue:s3cret@127.0.0.1:5432/jieyue"),
+            "postgres://jieyue:***@127.0.0.1:5432/jieyue"
+        );
+        assert_eq!(redact_url("sqlite://data/jieyue.db?mode=rwc"), "sqlite://data/jieyue.db?mode=rwc");
+    }
+}

@@ -1,0 +1,8 @@
+//! sea-orm entities: one per table, mirroring the migrations. Only the `store` module
+//! uses them; the rest of the server sees domain types.
+
+pub mod audit_event;
+pub mod library;
+pub mod patron;
+pub mod session;
+pub mod staff;
