@@ -68,7 +68,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve(config, false).await,
         Command::Demo { data_dir } => {
             // The demo never touches the configured data unless pointed at it.
-            if config.database_url.as_deref().is_none_or(|u| u.starts_with("sqlite:")) {
+            if config
+                .database_url
+                .as_deref()
+                .is_none_or(|u| u.starts_with("sqlite:"))
+            {
                 config.database_url = None;
             }
             config.data_dir = data_dir;

@@ -116,10 +116,28 @@ impl Config {
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
         }
+        // Only variables naming a configuration key are read: others, such as
+        // `JIEYUE_CONFIG` or the test suite's `JIEYUE_TEST_*`, are not configuration.
+        let keys = Self::top_level_keys();
+        let env = Env::prefixed("JIEYUE_").split("__").filter(move |key| {
+            let top = key.as_str().split('.').next().unwrap_or_default();
+            keys.iter().any(|known| known.eq_ignore_ascii_case(top))
+        });
         figment
-            .merge(Env::prefixed("JIEYUE_").split("__"))
+            .merge(env)
             .extract()
             .map_err(|e| ConfigError(Box::new(e)))
+    }
+
+    /// The names of the top-level configuration keys.
+    fn top_level_keys() -> Vec<String> {
+        let mut keys: Vec<String> = match serde_json::to_value(Config::default()) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        // Secrets are never serialised, but are configuration all the same.
+        keys.push("bootstrap_admin_password".to_owned());
+        keys
     }
 
     /// The database URL in force: the configured one, or SQLite in the data directory.
@@ -135,6 +153,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error.
 mod tests {
     use super::*;
 
@@ -156,6 +175,9 @@ mod tests {
             jail.set_env("JIEYUE_BIND", "127.0.0.1:9100");
             jail.set_env("JIEYUE_AUTH__MAX_FAILED_LOGINS", "9");
             jail.set_env("JIEYUE_BOOTSTRAP_ADMIN_PASSWORD", "from-the-environment");
+            // Variables that are not configuration keys are left alone.
+            jail.set_env("JIEYUE_CONFIG", "jieyue.toml");
+            jail.set_env("JIEYUE_TEST_POSTGRES_URL", "postgres://elsewhere");
 
             let config = Config::load(Some(Path::new("jieyue.toml"))).map_err(|e| e.to_string())?;
 

@@ -8,8 +8,8 @@
 use jieyue_protocol::api::SecretString;
 
 use crate::domain::{
-    CardNumber, DisplayName, LibraryCode, LibraryName, LibraryScope, NewLibrary, Password, PatronCategory,
-    Region, Staff, StaffRole, Username,
+    CardNumber, DisplayName, LibraryCode, LibraryName, LibraryScope, NewLibrary, Password,
+    PatronCategory, Region, Staff, StaffRole, Username,
 };
 use crate::service::{self, Ctx};
 use crate::store::{libraries, patrons, staff};
@@ -28,7 +28,12 @@ pub const LIBRARIES: [(&str, &str, &str); 3] = [
 
 /// A demo staff account: username, display name, role, library code.
 pub const STAFF: [(&str, &str, StaffRole, &str); 4] = [
-    ("city-manager", "陈静（馆长）", StaffRole::LibraryManager, "city"),
+    (
+        "city-manager",
+        "陈静（馆长）",
+        StaffRole::LibraryManager,
+        "city",
+    ),
     ("city-librarian", "刘洋", StaffRole::Librarian, "city"),
     ("chunan-librarian", "方敏", StaffRole::Librarian, "chunan"),
     ("tonglu-librarian", "吴磊", StaffRole::Librarian, "tonglu"),
@@ -87,7 +92,10 @@ pub async fn seed(ctx: &Ctx, admin: &Staff) -> Result<()> {
             .await?
             .ok_or(service::Error::NotFound("library"))?;
         let card = CardNumber::parse(card)?;
-        if patrons::find_for_login(conn, library.id, &card).await?.is_some() {
+        if patrons::find_for_login(conn, library.id, &card)
+            .await?
+            .is_some()
+        {
             continue;
         }
         let request = service::patrons::RegisterPatron {

@@ -113,12 +113,13 @@ impl Application {
         let bootstrap =
             service::staff::bootstrap_admin(&ctx, config.bootstrap_admin_password.as_ref()).await?;
 
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: config.bind,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(config.bind)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.bind,
+                    source,
+                })?;
         let state = AppState {
             ctx,
             prometheus: telemetry::prometheus(),
@@ -152,7 +153,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let db = self.state.ctx.db.clone();
         let router = http::router(self.state, self.max_body_bytes);
         let result = axum::serve(self.listener, router)
@@ -202,6 +206,9 @@ mod tests {
             redact_url("postgres://jieyue:s3cret@127.0.0.1:5432/jieyue"),
             "postgres://jieyue:***@127.0.0.1:5432/jieyue"
         );
-        assert_eq!(redact_url("sqlite://data/jieyue.db?mode=rwc"), "sqlite://data/jieyue.db?mode=rwc");
+        assert_eq!(
+            redact_url("sqlite://data/jieyue.db?mode=rwc"),
+            "sqlite://data/jieyue.db?mode=rwc"
+        );
     }
 }

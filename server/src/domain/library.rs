@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 
-use super::validation::{FieldError, trimmed};
 use super::LibraryId;
+use super::validation::{FieldError, trimmed};
 
 /// A library's short code, typed by readers at login: 2-32 characters of lowercase
 /// ASCII letters, digits and `-`, starting with a letter. Parsing lowercases it.
@@ -95,10 +95,24 @@ mod tests {
 
     #[test]
     fn library_codes_are_normalised_and_restricted() {
-        assert_eq!(LibraryCode::parse(" City ").map(|c| c.0), Ok("city".to_owned()));
+        assert_eq!(
+            LibraryCode::parse(" City ").map(|c| c.0),
+            Ok("city".to_owned())
+        );
         assert!(LibraryCode::parse("chun-an2").is_ok());
-        for bad in ["", "c", "2city", "city library", "图书馆", "a/b", &"x".repeat(33)] {
-            assert!(LibraryCode::parse(bad).is_err(), "{bad:?} should be refused");
+        for bad in [
+            "",
+            "c",
+            "2city",
+            "city library",
+            "图书馆",
+            "a/b",
+            &"x".repeat(33),
+        ] {
+            assert!(
+                LibraryCode::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 }

@@ -11,8 +11,8 @@ mod staff;
 mod validation;
 
 pub use ids::{LibraryId, PatronId, SessionId, StaffId};
-pub use login_guard::{LockoutPolicy, LoginGuard};
 pub use library::{Library, LibraryCode, LibraryName, NewLibrary, Region};
+pub use login_guard::{LockoutPolicy, LoginGuard};
 pub use password::{Password, PasswordHash};
 pub use patron::{CardNumber, DisplayName, NewPatron, Patron, PatronCategory};
 pub use staff::{LibraryScope, NewStaff, Staff, StaffRole, Username};

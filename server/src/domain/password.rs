@@ -71,7 +71,10 @@ mod tests {
     fn password_policy_counts_characters() {
         let ok = |s: &str| Password::parse_new("password", &SecretString::new(s)).is_ok();
         assert!(ok("correct horse"));
-        assert!(ok("借阅借阅借阅借阅"), "eight Chinese characters are enough");
+        assert!(
+            ok("借阅借阅借阅借阅"),
+            "eight Chinese characters are enough"
+        );
         assert!(!ok("short"));
         assert!(!ok("        "));
         assert!(!ok(&"x".repeat(129)));
@@ -79,8 +82,12 @@ mod tests {
 
     #[test]
     fn debug_hides_passwords_and_hashes() {
-        let password = Password::parse_new("p", &SecretString::new("hunter2hunter2")).expect("valid");
+        let password =
+            Password::parse_new("p", &SecretString::new("hunter2hunter2")).expect("valid");
         assert_eq!(format!("{password:?}"), "Password(..)");
-        assert_eq!(format!("{:?}", PasswordHash("$argon2id$x".into())), "PasswordHash(..)");
+        assert_eq!(
+            format!("{:?}", PasswordHash("$argon2id$x".into())),
+            "PasswordHash(..)"
+        );
     }
 }

@@ -128,7 +128,10 @@ mod tests {
 
     #[test]
     fn card_numbers_are_upper_cased_and_restricted() {
-        assert_eq!(CardNumber::parse(" c0001 ").map(|c| c.0), Ok("C0001".to_owned()));
+        assert_eq!(
+            CardNumber::parse(" c0001 ").map(|c| c.0),
+            Ok("C0001".to_owned())
+        );
         assert!(CardNumber::parse("2100-3344-55").is_ok());
         for bad in ["", "  ", "C 0001", "卡号", &"9".repeat(65)] {
             assert!(CardNumber::parse(bad).is_err(), "{bad:?} should be refused");
@@ -137,7 +140,10 @@ mod tests {
 
     #[test]
     fn categories_are_slugs() {
-        assert_eq!(PatronCategory::parse("Adult").map(|c| c.0), Ok("adult".to_owned()));
+        assert_eq!(
+            PatronCategory::parse("Adult").map(|c| c.0),
+            Ok("adult".to_owned())
+        );
         assert!(PatronCategory::parse("senior_60").is_ok());
         assert!(PatronCategory::parse("成人").is_err());
         assert!(PatronCategory::parse("").is_err());

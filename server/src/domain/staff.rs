@@ -109,7 +109,10 @@ impl NewStaff {
     }
 
     /// Checks that the role and the library go together.
-    pub fn check_role_scope(role: StaffRole, library_id: Option<LibraryId>) -> Result<(), FieldError> {
+    pub fn check_role_scope(
+        role: StaffRole,
+        library_id: Option<LibraryId>,
+    ) -> Result<(), FieldError> {
         match (role, library_id) {
             (StaffRole::ConsortiumAdmin, _) | (_, Some(_)) => Ok(()),
             (_, None) => Err(FieldError::new(
@@ -203,7 +206,11 @@ mod tests {
 
     #[test]
     fn roles_round_trip_through_their_names() {
-        for role in [StaffRole::ConsortiumAdmin, StaffRole::LibraryManager, StaffRole::Librarian] {
+        for role in [
+            StaffRole::ConsortiumAdmin,
+            StaffRole::LibraryManager,
+            StaffRole::Librarian,
+        ] {
             assert_eq!(StaffRole::parse(role.as_str()), Ok(role));
         }
         assert!(StaffRole::parse("root").is_err());
@@ -236,7 +243,10 @@ mod tests {
 
     #[test]
     fn usernames_are_case_insensitive() {
-        assert_eq!(Username::parse(" Admin ").map(|u| u.0), Ok("admin".to_owned()));
+        assert_eq!(
+            Username::parse(" Admin ").map(|u| u.0),
+            Ok("admin".to_owned())
+        );
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse("张三").is_err());
         assert!(Username::parse("li.si_2").is_ok());

@@ -92,10 +92,16 @@ pub(crate) fn trimmed(
         });
     }
     if chars > max {
-        return Err(FieldError::new(field, format!("must be at most {max} characters")));
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if value.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "must not contain control characters"));
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(value.to_owned())
 }
@@ -112,12 +118,18 @@ mod tests {
         let c = v.check(trimmed("c", "太长了太长了", 1, 3));
         assert_eq!((a, b.as_deref(), c), (None, Some("ok"), None));
         let err = v.finish().expect_err("two fields failed");
-        assert_eq!(err.0.iter().map(|e| e.field).collect::<Vec<_>>(), ["a", "c"]);
+        assert_eq!(
+            err.0.iter().map(|e| e.field).collect::<Vec<_>>(),
+            ["a", "c"]
+        );
     }
 
     #[test]
     fn lengths_count_characters_not_bytes() {
-        assert_eq!(trimmed("name", "杭州市图书馆", 1, 6).as_deref(), Ok("杭州市图书馆"));
+        assert_eq!(
+            trimmed("name", "杭州市图书馆", 1, 6).as_deref(),
+            Ok("杭州市图书馆")
+        );
         assert!(trimmed("name", "杭州市图书馆", 1, 5).is_err());
         assert!(trimmed("name", "a\u{0}b", 1, 5).is_err());
     }

@@ -48,7 +48,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Query(value) = axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
         Ok(Query(value))
     }
 }
@@ -65,7 +66,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(value) = axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        let axum::extract::Path(value) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
         Ok(Path(value))
     }
 }
@@ -77,7 +79,9 @@ fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
         .and_then(|value| value.to_str().ok())
         .and_then(|value| {
             let (scheme, token) = value.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then_some(token.trim())
         })
         .filter(|token| !token.is_empty() && token.len() <= 256)
         .ok_or_else(|| ServiceError::Unauthenticated.into())
@@ -100,7 +104,10 @@ pub struct PatronAuth {
 impl FromRequestParts<AppState> for PatronAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match authenticate(parts, state).await? {
             Authenticated::Patron { session, patron } => Ok(Self { session, patron }),
             Authenticated::Staff { .. } => {
@@ -122,10 +129,15 @@ pub struct StaffAuth {
 impl FromRequestParts<AppState> for StaffAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match authenticate(parts, state).await? {
             Authenticated::Staff { session, staff } => Ok(Self { session, staff }),
-            Authenticated::Patron { .. } => Err(ServiceError::Forbidden("this route is for library staff").into()),
+            Authenticated::Patron { .. } => {
+                Err(ServiceError::Forbidden("this route is for library staff").into())
+            }
         }
     }
 }

@@ -33,7 +33,11 @@ impl ApiError {
 
     /// 404 for a route that does not exist.
     pub fn no_route() -> Self {
-        Self::new(ProblemType::NotFound, StatusCode::NOT_FOUND, "no such route")
+        Self::new(
+            ProblemType::NotFound,
+            StatusCode::NOT_FOUND,
+            "no such route",
+        )
     }
 
     /// 405 for a route that exists with other methods.
@@ -123,11 +127,17 @@ impl From<ServiceError> for ApiError {
                 StatusCode::UNAUTHORIZED,
                 "a valid bearer token is required",
             ),
-            ServiceError::Forbidden(why) => Self::new(ProblemType::Forbidden, StatusCode::FORBIDDEN, why),
-            ServiceError::NotFound(what) => {
-                Self::new(ProblemType::NotFound, StatusCode::NOT_FOUND, format!("{what} not found"))
+            ServiceError::Forbidden(why) => {
+                Self::new(ProblemType::Forbidden, StatusCode::FORBIDDEN, why)
             }
-            ServiceError::Conflict(detail) => Self::new(ProblemType::Conflict, StatusCode::CONFLICT, detail),
+            ServiceError::NotFound(what) => Self::new(
+                ProblemType::NotFound,
+                StatusCode::NOT_FOUND,
+                format!("{what} not found"),
+            ),
+            ServiceError::Conflict(detail) => {
+                Self::new(ProblemType::Conflict, StatusCode::CONFLICT, detail)
+            }
             ServiceError::Store(err) => {
                 tracing::error!(error = %err, "database error");
                 Self::internal()
@@ -155,17 +165,25 @@ impl From<JsonRejection> for ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "expected a body with Content-Type: application/json",
             ),
-            JsonRejection::JsonSyntaxError(_) => {
-                Self::new(ProblemType::MalformedRequest, StatusCode::BAD_REQUEST, detail)
-            }
-            JsonRejection::JsonDataError(_) => {
-                Self::new(ProblemType::MalformedRequest, StatusCode::UNPROCESSABLE_ENTITY, detail)
-            }
-            JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::new(
-                ProblemType::PayloadTooLarge,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the request body is too large",
+            JsonRejection::JsonSyntaxError(_) => Self::new(
+                ProblemType::MalformedRequest,
+                StatusCode::BAD_REQUEST,
+                detail,
             ),
+            JsonRejection::JsonDataError(_) => Self::new(
+                ProblemType::MalformedRequest,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                detail,
+            ),
+            JsonRejection::BytesRejection(_)
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Self::new(
+                    ProblemType::PayloadTooLarge,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the request body is too large",
+                )
+            }
             other => Self::new(ProblemType::MalformedRequest, other.status(), detail),
         }
     }
@@ -173,14 +191,22 @@ impl From<JsonRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        Self::new(ProblemType::MalformedRequest, StatusCode::BAD_REQUEST, rejection.body_text())
+        Self::new(
+            ProblemType::MalformedRequest,
+            StatusCode::BAD_REQUEST,
+            rejection.body_text(),
+        )
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
         // A malformed id in the path names nothing that exists.
-        Self::new(ProblemType::NotFound, StatusCode::NOT_FOUND, rejection.body_text())
+        Self::new(
+            ProblemType::NotFound,
+            StatusCode::NOT_FOUND,
+            rejection.body_text(),
+        )
     }
 }
 

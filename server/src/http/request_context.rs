@@ -40,7 +40,10 @@ pub async fn layer(request: Request, next: Next) -> Response {
     let started = Instant::now();
 
     let mut response = REQUEST_ID
-        .scope(request_id.clone(), next.run(request).instrument(span.clone()))
+        .scope(
+            request_id.clone(),
+            next.run(request).instrument(span.clone()),
+        )
         .await;
 
     let status = response.status().as_u16();

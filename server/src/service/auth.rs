@@ -147,7 +147,11 @@ pub async fn patron_login(
 
 /// A staff member logs in with username and password. Deactivated accounts are refused
 /// (after the password check, so the refusal reveals nothing to a guesser).
-pub async fn staff_login(ctx: &Ctx, username: &str, password: &SecretString) -> Result<(IssuedToken, Staff)> {
+pub async fn staff_login(
+    ctx: &Ctx,
+    username: &str,
+    password: &SecretString,
+) -> Result<(IssuedToken, Staff)> {
     let Ok(username) = Username::parse(username) else {
         // Not a possible username: answer like a wrong password, after the same work.
         check_password(ctx, None, password).await?;
@@ -304,9 +308,6 @@ mod tests {
         assert_eq!(a.expose().len(), 43, "32 bytes in unpadded base64url");
         assert_eq!(hash_token(a.expose()), hash_a);
         // SHA-256 known answer ("abc", FIPS 180-2), so the stored form is what we say.
-        assert_eq!(
-            hash_token("abc")[..4],
-            [0xba, 0x78, 0x16, 0xbf]
-        );
+        assert_eq!(hash_token("abc")[..4], [0xba, 0x78, 0x16, 0xbf]);
     }
 }

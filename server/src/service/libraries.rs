@@ -26,13 +26,15 @@ pub async fn create(ctx: &Ctx, actor: &Staff, new: NewLibrary) -> Result<Library
     }
     let now = ctx.clock.now();
     let txn = ctx.db.begin_write().await?;
-    let library = libraries::insert(&txn, &new, now).await.map_err(|e| match e {
-        StoreError::Duplicate(_) => Error::Conflict(format!(
-            "a library with code '{}' already exists",
-            new.code.as_str()
-        )),
-        other => other.into(),
-    })?;
+    let library = libraries::insert(&txn, &new, now)
+        .await
+        .map_err(|e| match e {
+            StoreError::Duplicate(_) => Error::Conflict(format!(
+                "a library with code '{}' already exists",
+                new.code.as_str()
+            )),
+            other => other.into(),
+        })?;
     audit::record(
         &txn,
         AuditEntry {
@@ -60,7 +62,12 @@ pub struct LibraryChanges {
 }
 
 /// A consortium admin, or the library's manager, edits a library.
-pub async fn update(ctx: &Ctx, actor: &Staff, id: LibraryId, changes: LibraryChanges) -> Result<Library> {
+pub async fn update(
+    ctx: &Ctx,
+    actor: &Staff,
+    id: LibraryId,
+    changes: LibraryChanges,
+) -> Result<Library> {
     if !actor.may_edit_library(id) {
         // Outside the caller's scope it does not exist for them.
         return if actor.scope().contains(id) {

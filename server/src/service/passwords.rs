@@ -37,10 +37,16 @@ impl std::fmt::Debug for PasswordHasher {
 impl PasswordHasher {
     /// A hasher with the configured cost, running at most `concurrency` hashes at once.
     pub fn new(config: &PasswordHashingConfig, concurrency: usize) -> Result<Self> {
-        let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
-            .map_err(|e| Error::Internal(format!("invalid Argon2 parameters: {e}")))?;
-        let dummy_password = Password::candidate(&SecretString::new(uuid::Uuid::new_v4().to_string()))
-            .ok_or_else(|| Error::Internal("dummy password refused".into()))?;
+        let params = Params::new(
+            config.memory_kib,
+            config.iterations,
+            config.parallelism,
+            None,
+        )
+        .map_err(|e| Error::Internal(format!("invalid Argon2 parameters: {e}")))?;
+        let dummy_password =
+            Password::candidate(&SecretString::new(uuid::Uuid::new_v4().to_string()))
+                .ok_or_else(|| Error::Internal("dummy password refused".into()))?;
         let dummy = hash_with(&params, &dummy_password)?;
         Ok(Self {
             params,
@@ -62,8 +68,9 @@ impl PasswordHasher {
         let hash = hash.unwrap_or_else(|| (*self.dummy).clone());
         let matches = self
             .run(move || -> Result<bool> {
-                let parsed = PhcHash::new(&hash.0)
-                    .map_err(|e| Error::Internal(format!("stored password hash unreadable: {e}")))?;
+                let parsed = PhcHash::new(&hash.0).map_err(|e| {
+                    Error::Internal(format!("stored password hash unreadable: {e}"))
+                })?;
                 Ok(Argon2::default()
                     .verify_password(password.expose(), &parsed)
                     .is_ok())
@@ -112,15 +119,34 @@ mod tests {
     async fn verifies_the_right_password_only() {
         let hasher = PasswordHasher::new(&cheap(), 2).expect("hasher");
         let hash = hasher.hash(password("correct horse")).await.expect("hash");
-        assert!(hash.0.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{}", hash.0);
-        assert!(hasher.verify(password("correct horse"), Some(hash.clone())).await.expect("verify"));
-        assert!(!hasher.verify(password("correct horsE"), Some(hash)).await.expect("verify"));
+        assert!(
+            hash.0.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"),
+            "{}",
+            hash.0
+        );
+        assert!(
+            hasher
+                .verify(password("correct horse"), Some(hash.clone()))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !hasher
+                .verify(password("correct horsE"), Some(hash))
+                .await
+                .expect("verify")
+        );
     }
 
     #[tokio::test]
     async fn unknown_account_never_verifies() {
         let hasher = PasswordHasher::new(&cheap(), 1).expect("hasher");
-        assert!(!hasher.verify(password("anything at all"), None).await.expect("verify"));
+        assert!(
+            !hasher
+                .verify(password("anything at all"), None)
+                .await
+                .expect("verify")
+        );
     }
 
     #[tokio::test]
@@ -135,7 +161,10 @@ mod tests {
     async fn a_corrupt_stored_hash_is_an_error_not_a_match() {
         let hasher = PasswordHasher::new(&cheap(), 1).expect("hasher");
         let result = hasher
-            .verify(password("whatever123"), Some(PasswordHash("not-a-phc-string".into())))
+            .verify(
+                password("whatever123"),
+                Some(PasswordHash("not-a-phc-string".into())),
+            )
             .await;
         assert!(matches!(result, Err(Error::Internal(_))));
     }

@@ -35,7 +35,9 @@ pub async fn register(ctx: &Ctx, actor: &Staff, request: RegisterPatron) -> Resu
     let library_id = request
         .library_id
         .or(actor.library_id)
-        .ok_or_else(|| crate::domain::FieldError::new("library_id", "is required for consortium admins"))
+        .ok_or_else(|| {
+            crate::domain::FieldError::new("library_id", "is required for consortium admins")
+        })
         .map_err(crate::domain::Invalid::from)?;
     if !actor.may_manage_patrons_of(library_id) {
         return Err(Error::NotFound("library"));
@@ -53,14 +55,24 @@ pub async fn register(ctx: &Ctx, actor: &Staff, request: RegisterPatron) -> Resu
     };
     let now = ctx.clock.now();
     let txn = ctx.db.begin_write().await?;
-    let patron = patrons::insert(&txn, &new, now).await.map_err(|e| match e {
-        StoreError::Duplicate(_) => Error::Conflict(format!(
-            "card number {} is already registered at this library",
-            new.card_number.as_str()
-        )),
-        other => other.into(),
-    })?;
-    record(&txn, actor, &patron, "patron.create", json!({ "card_number": patron.card_number }), now).await?;
+    let patron = patrons::insert(&txn, &new, now)
+        .await
+        .map_err(|e| match e {
+            StoreError::Duplicate(_) => Error::Conflict(format!(
+                "card number {} is already registered at this library",
+                new.card_number.as_str()
+            )),
+            other => other.into(),
+        })?;
+    record(
+        &txn,
+        actor,
+        &patron,
+        "patron.create",
+        json!({ "card_number": patron.card_number }),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(patron)
 }
@@ -115,7 +127,12 @@ pub struct PatronChanges {
 }
 
 /// Edits a patron inside the actor's scope.
-pub async fn update(ctx: &Ctx, actor: &Staff, id: PatronId, changes: PatronChanges) -> Result<Patron> {
+pub async fn update(
+    ctx: &Ctx,
+    actor: &Staff,
+    id: PatronId,
+    changes: PatronChanges,
+) -> Result<Patron> {
     let password_hash = match changes.password {
         Some(password) => Some(ctx.passwords.hash(password).await?),
         None => None,
@@ -128,16 +145,37 @@ pub async fn update(ctx: &Ctx, actor: &Staff, id: PatronId, changes: PatronChang
         blocked: None,
         password_hash,
     };
-    apply(ctx, actor, id, patch, "patron.update", json!({ "password_reset": reset })).await
+    apply(
+        ctx,
+        actor,
+        id,
+        patch,
+        "patron.update",
+        json!({ "password_reset": reset }),
+    )
+    .await
 }
 
 /// Blocks a patron from borrowing (they can still log in and see why).
-pub async fn block(ctx: &Ctx, actor: &Staff, id: PatronId, reason: Option<String>) -> Result<Patron> {
+pub async fn block(
+    ctx: &Ctx,
+    actor: &Staff,
+    id: PatronId,
+    reason: Option<String>,
+) -> Result<Patron> {
     let patch = PatronPatch {
         blocked: Some((true, reason.clone())),
         ..Default::default()
     };
-    apply(ctx, actor, id, patch, "patron.block", json!({ "reason": reason })).await
+    apply(
+        ctx,
+        actor,
+        id,
+        patch,
+        "patron.block",
+        json!({ "reason": reason }),
+    )
+    .await
 }
 
 /// Lifts a block.
@@ -164,7 +202,12 @@ async fn apply(
         .await?
         .ok_or(Error::NotFound("patron"))?;
     if reset_password {
-        crate::store::sessions::delete_all_of(&txn, crate::store::sessions::Principal::Patron(id), None).await?;
+        crate::store::sessions::delete_all_of(
+            &txn,
+            crate::store::sessions::Principal::Patron(id),
+            None,
+        )
+        .await?;
     }
     record(&txn, actor, &patron, action, detail, now).await?;
     txn.commit().await?;

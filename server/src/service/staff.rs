@@ -50,10 +50,9 @@ pub async fn create(ctx: &Ctx, actor: &Staff, request: CreateStaff) -> Result<St
     let now = ctx.clock.now();
     let txn = ctx.db.begin_write().await?;
     let created = staff::insert(&txn, &new, now).await.map_err(|e| match e {
-        StoreError::Duplicate(_) => Error::Conflict(format!(
-            "the username '{}' is taken",
-            new.username.as_str()
-        )),
+        StoreError::Duplicate(_) => {
+            Error::Conflict(format!("the username '{}' is taken", new.username.as_str()))
+        }
         other => other.into(),
     })?;
     audit::record(
@@ -105,14 +104,16 @@ pub async fn update(ctx: &Ctx, actor: &Staff, id: StaffId, changes: StaffChanges
     if !actor.may_manage_staff(target.role, target.library_id) {
         return Err(Error::Forbidden("you may not change this staff account"));
     }
+    if target.id == actor.id && (changes.role.is_some() || changes.active == Some(false)) {
+        return Err(Error::Forbidden(
+            "you cannot change your own role or deactivate yourself",
+        ));
+    }
     if let Some(role) = changes.role {
         NewStaff::check_role_scope(role, target.library_id)?;
         if !actor.may_manage_staff(role, target.library_id) {
             return Err(Error::Forbidden("you may not give this role"));
         }
-    }
-    if target.id == actor.id && (changes.role.is_some() || changes.active == Some(false)) {
-        return Err(Error::Forbidden("you cannot change your own role or deactivate yourself"));
     }
     let password_hash = match changes.password {
         Some(password) => Some(ctx.passwords.hash(password).await?),
@@ -157,18 +158,26 @@ pub async fn update(ctx: &Ctx, actor: &Staff, id: StaffId, changes: StaffChanges
 
 /// Creates the first consortium admin if there are no staff at all. Returns the
 /// generated password when none was given, so the caller can show it once.
-pub async fn bootstrap_admin(ctx: &Ctx, password: Option<&SecretString>) -> Result<Option<Bootstrap>> {
+pub async fn bootstrap_admin(
+    ctx: &Ctx,
+    password: Option<&SecretString>,
+) -> Result<Option<Bootstrap>> {
     if staff::count(ctx.db.reader()).await? > 0 {
         return Ok(None);
     }
     let (password, generated) = match password {
-        Some(given) => (Password::parse_new("JIEYUE_BOOTSTRAP_ADMIN_PASSWORD", given)?, false),
+        Some(given) => (
+            Password::parse_new("JIEYUE_BOOTSTRAP_ADMIN_PASSWORD", given)?,
+            false,
+        ),
         None => {
             let mut bytes = zeroize::Zeroizing::new([0u8; 18]);
             ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), bytes.as_mut())
                 .map_err(|_| Error::Internal("system random generator failed".into()))?;
             use base64::Engine as _;
-            let text = SecretString::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_ref()));
+            let text = SecretString::new(
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_ref()),
+            );
             (Password::parse_new("generated", &text)?, true)
         }
     };

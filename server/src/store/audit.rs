@@ -37,7 +37,11 @@ pub struct AuditEntry {
 }
 
 /// Records `entry` at `at`, in the caller's transaction.
-pub async fn record(conn: &impl ConnectionTrait, entry: AuditEntry, at: DateTime<Utc>) -> Result<()> {
+pub async fn record(
+    conn: &impl ConnectionTrait,
+    entry: AuditEntry,
+    at: DateTime<Utc>,
+) -> Result<()> {
     let (actor_kind, actor_id) = match entry.actor {
         Actor::Staff(id) => ("staff", Some(id.0)),
         Actor::Patron(id) => ("patron", Some(id.0)),

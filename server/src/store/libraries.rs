@@ -1,7 +1,10 @@
 //! Libraries.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder,
+};
 
 use super::Result;
 use super::entity::library::{self, Entity as Libraries};
@@ -18,7 +21,11 @@ fn to_domain(model: library::Model) -> Library {
 }
 
 /// Creates a library. A duplicate code is [`StoreError::Duplicate`](super::StoreError).
-pub async fn insert(conn: &impl ConnectionTrait, new: &NewLibrary, now: DateTime<Utc>) -> Result<Library> {
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    new: &NewLibrary,
+    now: DateTime<Utc>,
+) -> Result<Library> {
     let model = library::ActiveModel {
         id: Set(LibraryId::new().0),
         code: Set(new.code.as_str().to_owned()),
@@ -34,7 +41,10 @@ pub async fn insert(conn: &impl ConnectionTrait, new: &NewLibrary, now: DateTime
 
 /// Every library, by code.
 pub async fn list(conn: &impl ConnectionTrait) -> Result<Vec<Library>> {
-    let rows = Libraries::find().order_by_asc(library::Column::Code).all(conn).await?;
+    let rows = Libraries::find()
+        .order_by_asc(library::Column::Code)
+        .all(conn)
+        .await?;
     Ok(rows.into_iter().map(to_domain).collect())
 }
 
@@ -44,7 +54,10 @@ pub async fn get(conn: &impl ConnectionTrait, id: LibraryId) -> Result<Option<Li
 }
 
 /// One library by its login code.
-pub async fn get_by_code(conn: &impl ConnectionTrait, code: &LibraryCode) -> Result<Option<Library>> {
+pub async fn get_by_code(
+    conn: &impl ConnectionTrait,
+    code: &LibraryCode,
+) -> Result<Option<Library>> {
     let row = Libraries::find()
         .filter(library::Column::Code.eq(code.as_str()))
         .one(conn)

@@ -20,7 +20,12 @@ pub enum Account {
 }
 
 /// `CASE WHEN failed_logins + 1 >= max THEN lock_until ELSE locked_until END`
-fn next_lock<C: ColumnTrait>(failed: C, locked: C, policy: &LockoutPolicy, now: DateTime<Utc>) -> SimpleExpr {
+fn next_lock<C: ColumnTrait>(
+    failed: C,
+    locked: C,
+    policy: &LockoutPolicy,
+    now: DateTime<Utc>,
+) -> SimpleExpr {
     CaseStatement::new()
         .case(
             Expr::col(failed).add(1).gte(i64::from(policy.max_failures)),
@@ -42,7 +47,10 @@ pub async fn record_failure(
         Account::Patron(id) => {
             use patron::Column as C;
             patron::Entity::update_many()
-                .col_expr(C::LockedUntil, next_lock(C::FailedLogins, C::LockedUntil, policy, now))
+                .col_expr(
+                    C::LockedUntil,
+                    next_lock(C::FailedLogins, C::LockedUntil, policy, now),
+                )
                 .col_expr(C::FailedLogins, Expr::col(C::FailedLogins).add(1))
                 .filter(C::Id.eq(id.0))
                 .exec(conn)
@@ -51,7 +59,10 @@ pub async fn record_failure(
         Account::Staff(id) => {
             use staff::Column as C;
             staff::Entity::update_many()
-                .col_expr(C::LockedUntil, next_lock(C::FailedLogins, C::LockedUntil, policy, now))
+                .col_expr(
+                    C::LockedUntil,
+                    next_lock(C::FailedLogins, C::LockedUntil, policy, now),
+                )
                 .col_expr(C::FailedLogins, Expr::col(C::FailedLogins).add(1))
                 .filter(C::Id.eq(id.0))
                 .exec(conn)

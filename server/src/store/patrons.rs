@@ -45,7 +45,11 @@ fn scoped(select: Select<Patrons>, scope: LibraryScope) -> Select<Patrons> {
 
 /// Registers a patron. A card number already used in the library is
 /// [`StoreError::Duplicate`](super::StoreError).
-pub async fn insert(conn: &impl ConnectionTrait, new: &NewPatron, now: DateTime<Utc>) -> Result<Patron> {
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    new: &NewPatron,
+    now: DateTime<Utc>,
+) -> Result<Patron> {
     let model = patron::ActiveModel {
         id: Set(PatronId::new().0),
         library_id: Set(new.library_id.0),
@@ -67,7 +71,11 @@ pub async fn insert(conn: &impl ConnectionTrait, new: &NewPatron, now: DateTime<
 }
 
 /// One patron, if inside `scope`.
-pub async fn get(conn: &impl ConnectionTrait, id: PatronId, scope: LibraryScope) -> Result<Option<Patron>> {
+pub async fn get(
+    conn: &impl ConnectionTrait,
+    id: PatronId,
+    scope: LibraryScope,
+) -> Result<Option<Patron>> {
     Ok(scoped(Patrons::find_by_id(id.0), scope)
         .one(conn)
         .await?
@@ -89,7 +97,10 @@ pub async fn find_for_login(
 }
 
 /// The current password hash of a patron.
-pub async fn password_hash(conn: &impl ConnectionTrait, id: PatronId) -> Result<Option<PasswordHash>> {
+pub async fn password_hash(
+    conn: &impl ConnectionTrait,
+    id: PatronId,
+) -> Result<Option<PasswordHash>> {
     Ok(Patrons::find_by_id(id.0)
         .one(conn)
         .await?
@@ -110,13 +121,25 @@ pub struct PatronQuery {
 }
 
 /// Patrons inside `scope` matching `query`, oldest registration first.
-pub async fn search(conn: &impl ConnectionTrait, scope: LibraryScope, query: &PatronQuery) -> Result<Vec<Patron>> {
+pub async fn search(
+    conn: &impl ConnectionTrait,
+    scope: LibraryScope,
+    query: &PatronQuery,
+) -> Result<Vec<Patron>> {
     let mut select = scoped(Patrons::find(), scope);
     if let Some(library) = query.library {
         select = select.filter(patron::Column::LibraryId.eq(library.0));
     }
-    if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    if let Some(text) = query
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         select = select.filter(
             Condition::any()
                 .add(patron::Column::CardNumber.starts_with(escaped.to_ascii_uppercase()))

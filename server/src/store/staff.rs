@@ -8,7 +8,9 @@ use sea_orm::{
 
 use super::entity::staff::{self, Entity as StaffTable};
 use super::{Result, StoreError};
-use crate::domain::{LibraryId, LibraryScope, LoginGuard, NewStaff, PasswordHash, Staff, StaffId, StaffRole};
+use crate::domain::{
+    LibraryId, LibraryScope, LoginGuard, NewStaff, PasswordHash, Staff, StaffId, StaffRole,
+};
 
 fn to_domain(model: staff::Model) -> Result<(Staff, PasswordHash, LoginGuard)> {
     let role = StaffRole::parse(&model.role).map_err(|_| StoreError::Corrupt {
@@ -43,7 +45,11 @@ fn scoped(select: Select<StaffTable>, scope: LibraryScope) -> Select<StaffTable>
 }
 
 /// Creates a staff account. A taken username is [`StoreError::Duplicate`].
-pub async fn insert(conn: &impl ConnectionTrait, new: &NewStaff, now: DateTime<Utc>) -> Result<Staff> {
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    new: &NewStaff,
+    now: DateTime<Utc>,
+) -> Result<Staff> {
     let model = staff::ActiveModel {
         id: Set(StaffId::new().0),
         library_id: Set(new.library_id.map(|l| l.0)),
@@ -68,7 +74,11 @@ pub async fn count(conn: &impl ConnectionTrait) -> Result<u64> {
 }
 
 /// One staff account, if it is inside `scope`.
-pub async fn get(conn: &impl ConnectionTrait, id: StaffId, scope: LibraryScope) -> Result<Option<Staff>> {
+pub async fn get(
+    conn: &impl ConnectionTrait,
+    id: StaffId,
+    scope: LibraryScope,
+) -> Result<Option<Staff>> {
     scoped(StaffTable::find_by_id(id.0), scope)
         .one(conn)
         .await?
@@ -101,7 +111,10 @@ pub async fn find_for_login(
 }
 
 /// The current password hash of an account.
-pub async fn password_hash(conn: &impl ConnectionTrait, id: StaffId) -> Result<Option<PasswordHash>> {
+pub async fn password_hash(
+    conn: &impl ConnectionTrait,
+    id: StaffId,
+) -> Result<Option<PasswordHash>> {
     Ok(StaffTable::find_by_id(id.0)
         .one(conn)
         .await?
@@ -129,7 +142,10 @@ pub async fn update(
     patch: StaffPatch,
     now: DateTime<Utc>,
 ) -> Result<Option<Staff>> {
-    let Some(existing) = scoped(StaffTable::find_by_id(id.0), scope).one(conn).await? else {
+    let Some(existing) = scoped(StaffTable::find_by_id(id.0), scope)
+        .one(conn)
+        .await?
+    else {
         return Ok(None);
     };
     let mut model: staff::ActiveModel = existing.into();

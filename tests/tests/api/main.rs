@@ -1,1 +1,14 @@
-//! api
+//! End-to-end API tests. Every test runs twice: on SQLite and on PostgreSQL.
+//! All of them build into this one binary (one link, one process).
+
+// Test bodies are plain async functions run by `both_backends!`, so clippy does not
+// see them as tests; failing loudly is what a test should do.
+#![allow(clippy::expect_used, clippy::panic)]
+
+mod auth;
+mod conventions;
+mod libraries;
+mod openapi;
+mod patrons;
+mod scope;
+mod staff;

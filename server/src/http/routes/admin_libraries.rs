@@ -68,7 +68,10 @@ pub struct UpdateLibraryRequest {
 #[utoipa::path(get, path = "/api/v1/admin/libraries", tag = "admin",
     security(("bearer" = [])),
     responses((status = 200, body = Vec<LibraryView>), (status = 401, body = Problem, content_type = "application/problem+json")))]
-pub async fn list(State(state): State<AppState>, _auth: StaffAuth) -> Result<Json<Vec<LibraryView>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    _auth: StaffAuth,
+) -> Result<Json<Vec<LibraryView>>, ApiError> {
     let libraries = libraries::list(&state.ctx).await?;
     Ok(Json(libraries.iter().map(LibraryView::from).collect()))
 }
@@ -141,7 +144,12 @@ pub async fn update(
         Some(None) => Some(Some(None)),
         Some(Some(region)) => v.check(Region::parse(&region)).map(|r| Some(Some(r))),
     };
-    let changes = v.build(|| Some(LibraryChanges { name: name?, region: region? }))?;
+    let changes = v.build(|| {
+        Some(LibraryChanges {
+            name: name?,
+            region: region?,
+        })
+    })?;
     let library = libraries::update(&state.ctx, &auth.staff, LibraryId(id), changes).await?;
     Ok(Json(LibraryView::from(&library)))
 }

@@ -11,7 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::domain::{
-    CardNumber, DisplayName, FieldError, LibraryId, Password, Patron, PatronCategory, PatronId, Validator,
+    CardNumber, DisplayName, FieldError, LibraryId, Password, Patron, PatronCategory, PatronId,
+    Validator,
 };
 use crate::http::AppState;
 use crate::http::extract::{Json, Path, Query, StaffAuth};
@@ -179,7 +180,9 @@ pub async fn create(
     let mut v = Validator::new();
     let card_number = v.check(CardNumber::parse(&request.card_number));
     let display_name = v.check(DisplayName::parse(&request.display_name));
-    let category = v.check(PatronCategory::parse(request.category.as_deref().unwrap_or("adult")));
+    let category = v.check(PatronCategory::parse(
+        request.category.as_deref().unwrap_or("adult"),
+    ));
     let password = v.check(Password::parse_new("password", &request.password));
     let card_expires_at = request
         .card_expires_at
@@ -232,7 +235,12 @@ pub async fn update(
     let mut v = Validator::new();
     let display_name = v.check_opt(request.display_name.as_deref().map(DisplayName::parse));
     let category = v.check_opt(request.category.as_deref().map(PatronCategory::parse));
-    let password = v.check_opt(request.password.as_ref().map(|p| Password::parse_new("password", p)));
+    let password = v.check_opt(
+        request
+            .password
+            .as_ref()
+            .map(|p| Password::parse_new("password", p)),
+    );
     let changes = v.build(|| {
         Some(PatronChanges {
             display_name: display_name?,
@@ -261,9 +269,16 @@ pub async fn block(
     Path(id): Path<Uuid>,
     Json(request): Json<BlockRequest>,
 ) -> Result<Json<PatronView>, ApiError> {
-    let reason = request.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    let reason = request
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
     if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(crate::domain::Invalid::from(FieldError::new("reason", "must be at most 500 characters")).into());
+        return Err(crate::domain::Invalid::from(FieldError::new(
+            "reason",
+            "must be at most 500 characters",
+        ))
+        .into());
     }
     let patron = patrons::block(&state.ctx, &auth.staff, PatronId(id), reason).await?;
     Ok(Json(PatronView::from(&patron)))

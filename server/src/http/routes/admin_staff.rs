@@ -51,7 +51,10 @@ pub struct UpdateStaffRequest {
 #[utoipa::path(get, path = "/api/v1/admin/staff", tag = "admin",
     security(("bearer" = [])),
     responses((status = 200, body = Vec<StaffView>), (status = 401, body = Problem, content_type = "application/problem+json")))]
-pub async fn list(State(state): State<AppState>, auth: StaffAuth) -> Result<Json<Vec<StaffView>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+) -> Result<Json<Vec<StaffView>>, ApiError> {
     let members = staff::list(&state.ctx, &auth.staff).await?;
     Ok(Json(members.iter().map(StaffView::from).collect()))
 }
@@ -121,9 +124,19 @@ pub async fn update(
     Json(request): Json<UpdateStaffRequest>,
 ) -> Result<Json<StaffView>, ApiError> {
     let mut v = Validator::new();
-    let display_name = v.check_opt(request.display_name.as_deref().map(NewStaff::parse_display_name));
+    let display_name = v.check_opt(
+        request
+            .display_name
+            .as_deref()
+            .map(NewStaff::parse_display_name),
+    );
     let role = v.check_opt(request.role.as_deref().map(StaffRole::parse));
-    let password = v.check_opt(request.password.as_ref().map(|p| Password::parse_new("password", p)));
+    let password = v.check_opt(
+        request
+            .password
+            .as_ref()
+            .map(|p| Password::parse_new("password", p)),
+    );
     let changes = v.build(|| {
         Some(StaffChanges {
             display_name: display_name?,

@@ -46,7 +46,9 @@ pub(crate) fn session_token(issued: IssuedToken) -> SessionToken {
 /// The consortium's member libraries (to choose one at login).
 #[utoipa::path(get, path = "/api/v1/libraries", tag = "reader",
     responses((status = 200, body = Vec<LibrarySummary>)))]
-pub async fn list_libraries(State(state): State<AppState>) -> Result<Json<Vec<LibrarySummary>>, ApiError> {
+pub async fn list_libraries(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<LibrarySummary>>, ApiError> {
     let libraries = libraries::list(&state.ctx).await?;
     Ok(Json(libraries.iter().map(library_summary).collect()))
 }
@@ -65,8 +67,13 @@ pub async fn patron_login(
     State(state): State<AppState>,
     Json(request): Json<PatronLoginRequest>,
 ) -> Result<Json<PatronLoginResponse>, ApiError> {
-    let (issued, patron, library) =
-        auth::patron_login(&state.ctx, &request.library_code, &request.card_number, &request.password).await?;
+    let (issued, patron, library) = auth::patron_login(
+        &state.ctx,
+        &request.library_code,
+        &request.card_number,
+        &request.password,
+    )
+    .await?;
     Ok(Json(PatronLoginResponse {
         session: session_token(issued),
         patron: profile(&patron, &library),
@@ -80,7 +87,10 @@ pub async fn patron_login(
         (status = 204, description = "Logged out"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn patron_logout(State(state): State<AppState>, auth: PatronAuth) -> Result<StatusCode, ApiError> {
+pub async fn patron_logout(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+) -> Result<StatusCode, ApiError> {
     auth::logout(&state.ctx, auth.session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -92,7 +102,10 @@ pub async fn patron_logout(State(state): State<AppState>, auth: PatronAuth) -> R
         (status = 200, body = PatronProfile),
         (status = 401, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn me(State(state): State<AppState>, auth: PatronAuth) -> Result<Json<PatronProfile>, ApiError> {
+pub async fn me(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+) -> Result<Json<PatronProfile>, ApiError> {
     let library = patrons::profile(&state.ctx, &auth.patron).await?;
     Ok(Json(profile(&auth.patron, &library)))
 }

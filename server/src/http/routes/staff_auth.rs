@@ -84,7 +84,8 @@ pub async fn login(
     State(state): State<AppState>,
     Json(request): Json<StaffLoginRequest>,
 ) -> Result<Json<StaffLoginResponse>, ApiError> {
-    let (issued, staff) = auth::staff_login(&state.ctx, &request.username, &request.password).await?;
+    let (issued, staff) =
+        auth::staff_login(&state.ctx, &request.username, &request.password).await?;
     Ok(Json(StaffLoginResponse {
         session: session_token(issued),
         staff: StaffView::from(&staff),
@@ -95,7 +96,10 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/v1/staff/auth/logout", tag = "staff",
     security(("bearer" = [])),
     responses((status = 204, description = "Logged out"), (status = 401, body = Problem, content_type = "application/problem+json")))]
-pub async fn logout(State(state): State<AppState>, auth: StaffAuth) -> Result<StatusCode, ApiError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+) -> Result<StatusCode, ApiError> {
     auth::logout(&state.ctx, auth.session).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,79 @@
+//! The OpenAPI document is generated from the router and names every route.
+
+use std::collections::BTreeSet;
+
+use jieyue_tests::{Backend, TestApp};
+use reqwest::StatusCode;
+
+/// Every route the server serves, as `METHOD path`.
+const ROUTES: &[&str] = &[
+    "GET /health",
+    "GET /ready",
+    "GET /metrics",
+    "GET /api/v1/openapi.json",
+    "GET /api/v1/libraries",
+    "POST /api/v1/auth/login",
+    "POST /api/v1/auth/logout",
+    "GET /api/v1/me",
+    "POST /api/v1/me/password",
+    "POST /api/v1/staff/auth/login",
+    "POST /api/v1/staff/auth/logout",
+    "GET /api/v1/staff/me",
+    "POST /api/v1/staff/me/password",
+    "GET /api/v1/admin/libraries",
+    "POST /api/v1/admin/libraries",
+    "GET /api/v1/admin/libraries/{id}",
+    "PATCH /api/v1/admin/libraries/{id}",
+    "GET /api/v1/admin/staff",
+    "POST /api/v1/admin/staff",
+    "GET /api/v1/admin/staff/{id}",
+    "PATCH /api/v1/admin/staff/{id}",
+    "GET /api/v1/admin/patrons",
+    "POST /api/v1/admin/patrons",
+    "GET /api/v1/admin/patrons/{id}",
+    "PATCH /api/v1/admin/patrons/{id}",
+    "POST /api/v1/admin/patrons/{id}/block",
+    "POST /api/v1/admin/patrons/{id}/unblock",
+];
+
+#[tokio::test]
+async fn openapi_document_parses_and_lists_every_route() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let reply = app.get("/api/v1/openapi.json", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let doc = reply.body;
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
+        "{doc}"
+    );
+
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            documented.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let expected: BTreeSet<String> = ROUTES.iter().map(|r| (*r).to_owned()).collect();
+    assert_eq!(documented, expected);
+
+    // Each documented route is really served: none answers "no such route".
+    for route in ROUTES {
+        let (method, path) = route.split_once(' ').expect("METHOD path");
+        let path = path.replace("{id}", &uuid::Uuid::nil().to_string());
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let reply = app.request(method, &path, None, None).await;
+        let is_no_route = reply.status == StatusCode::NOT_FOUND
+            && reply.body["detail"].as_str() == Some("no such route");
+        assert!(
+            !is_no_route && reply.status != StatusCode::METHOD_NOT_ALLOWED,
+            "{route}: {reply:?}"
+        );
+    }
+
+    // Problem documents are described, and the bearer scheme is declared.
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
