@@ -1,3 +1,5 @@
+#![doc = include_str!("../README.md")]
+//!
 //! The end-to-end test harness: a real `jieyue` server on a random port, against a
 //! fresh database per test (a temporary SQLite file, or a new PostgreSQL database),
 //! with a [`ManualClock`] the test can move, and typed helpers for the API.

@@ -8,6 +8,7 @@
 mod auth;
 mod conventions;
 mod libraries;
+mod migrations;
 mod openapi;
 mod patrons;
 mod scope;
