@@ -264,6 +264,22 @@ async fn tokens_only_work_on_their_side(app: TestApp) {
     let on_admin = app.get("/api/v1/admin/patrons", Some(&patron)).await;
     assert_eq!(on_admin.status, StatusCode::FORBIDDEN);
     assert_eq!(on_admin.problem(), "forbidden");
+    // A patron cannot reach another patron's record through the staff routes either.
+    let other = app
+        .get(
+            &format!("/api/v1/admin/patrons/{}", world.county_patron),
+            Some(&patron),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    let change = app
+        .post(
+            &format!("/api/v1/admin/patrons/{}/block", world.county_patron),
+            Some(&patron),
+            json!({}),
+        )
+        .await;
+    assert_eq!(change.status, StatusCode::FORBIDDEN);
     let on_reader = app.get("/api/v1/me", Some(&world.city_librarian)).await;
     assert_eq!(on_reader.status, StatusCode::FORBIDDEN);
     assert_eq!(
