@@ -1,0 +1,224 @@
+//! Criterion benchmarks of the protocol's cryptography, each beside its baseline in the
+//! same run: package encryption and decryption against a bare ring AES-256-GCM seal or
+//! open of the same bytes, random-access reads, licence issue and verification.
+//!
+//! `cargo bench -p jieyue-protocol --bench crypto`; figures go to docs/benchmarks.md.
+
+#![allow(missing_docs, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::io::{Cursor, Write};
+
+use chrono::Utc;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use jieyue_protocol::licence::{self, LicenceTerms, Links, Rights};
+use jieyue_protocol::package::{PackageReader, encrypt_epub};
+use jieyue_protocol::{ContentKey, DeviceKey, KeySet, SigningKey};
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use uuid::Uuid;
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+const RESOURCE: usize = 8 * 1024 * 1024;
+
+fn payload() -> Vec<u8> {
+    (0..RESOURCE as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect()
+}
+
+/// A minimal EPUB holding one 8 MiB image (stored, as images are).
+fn epub(image: &[u8]) -> Vec<u8> {
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+    zip.start_file("mimetype", stored).expect("zip");
+    zip.write_all(b"application/epub+zip").expect("zip");
+    zip.start_file("META-INF/container.xml", stored)
+        .expect("zip");
+    zip.write_all(
+        br#"<container><rootfiles><rootfile full-path="content.opf"/></rootfiles></container>"#,
+    )
+    .expect("zip");
+    zip.start_file("content.opf", stored).expect("zip");
+    zip.write_all(
+        br#"<package unique-identifier="u"><metadata><identifier id="u">x</identifier></metadata><manifest><item id="i" href="big.jpg" media-type="image/jpeg"/></manifest><spine/></package>"#,
+    )
+    .expect("zip");
+    zip.start_file("big.jpg", stored).expect("zip");
+    zip.write_all(image).expect("zip");
+    zip.finish().expect("zip").into_inner()
+}
+
+fn ring_key() -> LessSafeKey {
+    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[7; 32]).expect("key"))
+}
+
+fn package_throughput(c: &mut Criterion) {
+    let image = payload();
+    let source = epub(&image);
+    let key = ContentKey::from_bytes([7; 32]);
+    let mut group = c.benchmark_group("package_8MiB");
+    group.throughput(Throughput::Bytes(RESOURCE as u64));
+    group.sample_size(20);
+
+    group.bench_function("baseline_ring_seal", |b| {
+        let key = ring_key();
+        let mut buf = image.clone();
+        b.iter(|| {
+            let tag = key
+                .seal_in_place_separate_tag(
+                    Nonce::assume_unique_for_key([1; 12]),
+                    Aad::empty(),
+                    &mut buf,
+                )
+                .expect("seal");
+            let _ = black_box(tag);
+        });
+    });
+    group.bench_function("encrypt_package", |b| {
+        let mut out = Vec::with_capacity(source.len() + 1024 * 1024);
+        b.iter(|| {
+            out.clear();
+            let (cursor, _) = encrypt_epub(
+                Cursor::new(&source),
+                Cursor::new(&mut out),
+                &key,
+                &mut |_| {},
+            )
+            .expect("encrypt");
+            black_box(cursor);
+        });
+    });
+
+    let (package, _) = encrypt_epub(
+        Cursor::new(&source),
+        Cursor::new(Vec::new()),
+        &key,
+        &mut |_| {},
+    )
+    .expect("encrypt");
+    let package = package.into_inner();
+    group.bench_function("baseline_ring_open", |b| {
+        let key = ring_key();
+        let mut sealed = image.clone();
+        let tag = key
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key([1; 12]),
+                Aad::empty(),
+                &mut sealed,
+            )
+            .expect("seal");
+        sealed.extend_from_slice(tag.as_ref());
+        let mut buf = sealed.clone();
+        b.iter(|| {
+            buf.copy_from_slice(&sealed);
+            let plain = key
+                .open_in_place(
+                    Nonce::assume_unique_for_key([1; 12]),
+                    Aad::empty(),
+                    &mut buf,
+                )
+                .expect("open");
+            black_box(plain.len());
+        });
+    });
+    group.bench_function("decrypt_resource", |b| {
+        let mut reader = PackageReader::open(Cursor::new(&package), &key).expect("open");
+        let mut out = Vec::with_capacity(RESOURCE);
+        b.iter(|| {
+            out.clear();
+            reader.copy_to("big.jpg", &mut out).expect("read");
+            black_box(out.len());
+        });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("random_access_4KiB");
+    group.throughput(Throughput::Bytes(4096));
+    group.bench_function("read_range_middle", |b| {
+        let mut reader = PackageReader::open(Cursor::new(&package), &key).expect("open");
+        let start = (RESOURCE / 2 + 1000) as u64;
+        b.iter(|| {
+            black_box(
+                reader
+                    .read_range("big.jpg", start, start + 4096)
+                    .expect("range"),
+            )
+        });
+    });
+    group.bench_function("baseline_ring_open_one_chunk", |b| {
+        let key = ring_key();
+        let mut sealed = image[..64 * 1024].to_vec();
+        let tag = key
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key([1; 12]),
+                Aad::empty(),
+                &mut sealed,
+            )
+            .expect("seal");
+        sealed.extend_from_slice(tag.as_ref());
+        let mut buf = sealed.clone();
+        b.iter(|| {
+            buf.copy_from_slice(&sealed);
+            black_box(
+                key.open_in_place(
+                    Nonce::assume_unique_for_key([1; 12]),
+                    Aad::empty(),
+                    &mut buf,
+                )
+                .expect("open")
+                .len(),
+            );
+        });
+    });
+    group.finish();
+}
+
+fn terms() -> LicenceTerms {
+    let now = Utc::now();
+    LicenceTerms {
+        id: Uuid::now_v7(),
+        loan_id: Uuid::now_v7(),
+        publication_id: Uuid::now_v7(),
+        patron: "p".into(),
+        device_id: Uuid::now_v7(),
+        issued: now,
+        server_time: now,
+        rights: Rights {
+            start: now,
+            end: now + chrono::Duration::days(14),
+            print: None,
+            copy: None,
+        },
+        links: Links {
+            status: "https://lib.example/api/v1/licences/1/status".into(),
+            renew: "https://lib.example/api/v1/me/loans/1/renew".into(),
+            return_: "https://lib.example/api/v1/me/loans/1/return".into(),
+            package: "https://lib.example/api/v1/catalog/1/package".into(),
+        },
+        package_sha256: Some("ab".repeat(32)),
+    }
+}
+
+fn licences(c: &mut Criterion) {
+    let issuer = SigningKey::from_seed(&[1; 32]).expect("key");
+    let keys = KeySet::new([issuer.public_key().clone()]);
+    let content = ContentKey::from_bytes([2; 32]);
+    let device = DeviceKey::from_bytes([3; 32]);
+    let mut group = c.benchmark_group("licence");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("issue_wrap_and_sign", |b| {
+        b.iter(|| black_box(licence::issue(terms(), &content, &device, &issuer).expect("issue")));
+    });
+    let token = licence::issue(terms(), &content, &device, &issuer).expect("issue");
+    group.bench_function("verify_and_unwrap", |b| {
+        b.iter(|| {
+            let licence = licence::verify(&token, &keys).expect("verify");
+            black_box(licence.unwrap_content_key(&device).expect("unwrap"));
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, package_throughput, licences);
+criterion_main!(benches);

@@ -1,0 +1,307 @@
+//! Plain EPUB → encrypted package, streaming.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{Read, Seek, Write};
+
+use flate2::write::DeflateEncoder;
+use ring::rand::SecureRandom;
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipArchive, ZipWriter};
+
+use super::epub::{self, CONTAINER_PATH, ENCRYPTION_PATH};
+use super::manifest::{Compression, EncryptedResource, MANIFEST_PATH, Manifest};
+use super::obfuscation::{Deobfuscate, Obfuscation};
+use super::stream::{self, CHUNK_SIZE, ChunkSealer};
+use super::{ALGORITHM, PackageError, Result};
+use crate::crypto::{ContentKey, KeyError, aead};
+
+/// How far the writer has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes of the source read so far.
+    pub bytes_done: u64,
+    /// Bytes of the source in all.
+    pub bytes_total: u64,
+}
+
+/// What the writer made.
+#[derive(Debug, Clone)]
+pub struct PackageSummary {
+    /// The encryption manifest written into the package.
+    pub manifest: Manifest,
+    /// The OPF's path (clear).
+    pub opf_path: String,
+    /// Every entry left clear.
+    pub clear_paths: Vec<String>,
+}
+
+/// Whether a media type is text (worth deflating before encryption).
+fn is_text(media_type: Option<&str>, path: &str) -> bool {
+    match media_type {
+        Some(m) => {
+            m.starts_with("text/")
+                || m.ends_with("+xml")
+                || matches!(
+                    m,
+                    "application/xml"
+                        | "application/javascript"
+                        | "application/ecmascript"
+                        | "application/json"
+                )
+        }
+        None => {
+            let ext = path
+                .rsplit('.')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            matches!(
+                ext.as_str(),
+                "xhtml"
+                    | "html"
+                    | "htm"
+                    | "css"
+                    | "xml"
+                    | "svg"
+                    | "js"
+                    | "txt"
+                    | "ncx"
+                    | "smil"
+                    | "json"
+            )
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> PackageError {
+    PackageError::InvalidEpub(message.into())
+}
+
+fn read_entry<R: Read + Seek>(
+    archive: &mut ZipArchive<R>,
+    name: &str,
+    limit: u64,
+) -> Result<Vec<u8>> {
+    let entry = archive
+        .by_name(name)
+        .map_err(|_| invalid(format!("{name} is missing")))?;
+    if entry.size() > limit {
+        return Err(invalid(format!(
+            "{name} is implausibly large ({} bytes)",
+            entry.size()
+        )));
+    }
+    let mut bytes = Vec::new();
+    entry
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| invalid(format!("{name} cannot be read: {e}")))?;
+    Ok(bytes)
+}
+
+/// Encrypts the EPUB read from `input` into a package written to `output`, under
+/// `content_key`. `progress` is called as the source is read.
+pub fn encrypt_epub<R: Read + Seek, W: Write + Seek>(
+    input: R,
+    output: W,
+    content_key: &ContentKey,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(W, PackageSummary)> {
+    encrypt_epub_with(
+        input,
+        output,
+        content_key,
+        progress,
+        &ring::rand::SystemRandom::new(),
+    )
+}
+
+pub(crate) fn encrypt_epub_with<R: Read + Seek, W: Write + Seek>(
+    input: R,
+    output: W,
+    content_key: &ContentKey,
+    progress: &mut dyn FnMut(Progress),
+    rng: &dyn SecureRandom,
+) -> Result<(W, PackageSummary)> {
+    let mut archive =
+        ZipArchive::new(input).map_err(|e| invalid(format!("not a ZIP archive: {e}")))?;
+
+    // Names: all safe, all UTF-8, no duplicates.
+    let mut names = Vec::with_capacity(archive.len());
+    let mut seen = HashSet::new();
+    let mut bytes_total = 0u64;
+    for index in 0..archive.len() {
+        let entry = archive
+            .by_index_raw(index)
+            .map_err(|e| invalid(format!("unreadable entry {index}: {e}")))?;
+        let name = std::str::from_utf8(entry.name_raw())
+            .map_err(|_| invalid(format!("entry {index} has a name that is not UTF-8")))?
+            .to_owned();
+        epub::check_entry_name(&name)?;
+        if !seen.insert(name.clone()) {
+            return Err(invalid(format!("duplicate entry {name}")));
+        }
+        if entry.encrypted() {
+            return Err(invalid(format!("{name} is password-protected")));
+        }
+        bytes_total += entry.size();
+        names.push((name, entry.is_dir()));
+    }
+
+    let mimetype = read_entry(&mut archive, "mimetype", 1024)?;
+    if mimetype.trim_ascii() != b"application/epub+zip" {
+        return Err(invalid("the mimetype entry is not application/epub+zip"));
+    }
+    let opf_path = epub::rootfile(&read_entry(&mut archive, CONTAINER_PATH, 1 << 20)?)?;
+    let opf = epub::opf(&read_entry(&mut archive, &opf_path, 16 << 20)?, &opf_path)?;
+    if opf.items.is_empty() {
+        return Err(invalid("the OPF manifest lists no resources"));
+    }
+    for item in &opf.items {
+        if !seen.contains(&item.path) {
+            return Err(invalid(format!(
+                "the OPF lists {} but the archive has no such entry",
+                item.path
+            )));
+        }
+    }
+
+    // Obfuscated fonts: undone here, so the encryption.xml entries go.
+    let mut obfuscated: HashMap<String, Obfuscation> = HashMap::new();
+    if seen.contains(ENCRYPTION_PATH) {
+        for entry in epub::encryption(&read_entry(&mut archive, ENCRYPTION_PATH, 4 << 20)?)? {
+            let uid = opf
+                .unique_identifier
+                .as_deref()
+                .ok_or_else(|| invalid("obfuscated fonts but the OPF has no unique identifier"))?;
+            obfuscated.insert(entry.path, Obfuscation::new(&entry.algorithm, uid)?);
+        }
+    }
+
+    let mut clear: HashSet<String> = opf.navigation_paths().into_iter().collect();
+    clear.insert(opf_path.clone());
+    let key = aead::key(content_key.expose_secret())?;
+    let mut zip = ZipWriter::new(output);
+    zip.start_file(
+        "mimetype",
+        SimpleFileOptions::default().compression_method(CompressionMethod::Stored),
+    )?;
+    zip.write_all(b"application/epub+zip")?;
+
+    let mut resources = Vec::new();
+    let mut clear_paths = vec!["mimetype".to_owned()];
+    let mut bytes_done = 0u64;
+    let mut buffer = vec![0u8; CHUNK_SIZE];
+    for (index, (name, is_dir)) in names.iter().enumerate() {
+        if *is_dir || name == "mimetype" || (name == ENCRYPTION_PATH && !obfuscated.is_empty()) {
+            continue;
+        }
+        if clear.contains(name) || name.starts_with("META-INF/") {
+            let entry = archive.by_index_raw(index)?;
+            bytes_done += entry.size();
+            zip.raw_copy_file(entry)?;
+            clear_paths.push(name.clone());
+            progress(Progress {
+                bytes_done,
+                bytes_total,
+            });
+            continue;
+        }
+
+        let entry = archive
+            .by_index(index)
+            .map_err(|e| invalid(format!("{name}: {e}")))?;
+        let original_length = entry.size();
+        let media_type = opf.media_type(name).map(str::to_owned);
+        let compression = if is_text(media_type.as_deref(), name) {
+            Compression::Deflate
+        } else {
+            Compression::None
+        };
+        let mut prefix = [0u8; 7];
+        rng.fill(&mut prefix).map_err(|_| KeyError::Random)?;
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Stored)
+            .large_file(stream::encrypted_length(original_length) >= u64::from(u32::MAX) - 1024);
+        zip.start_file(name.as_str(), options)?;
+
+        let obfuscation = obfuscated.get(name).cloned();
+        let deobfuscated = obfuscation.is_some();
+        let mut source = Deobfuscate::new(entry, obfuscation);
+        let sealer = ChunkSealer::new(
+            &key,
+            prefix,
+            stream::chunk_aad(name, compression, original_length),
+            &mut zip,
+        );
+        let mut read_total = 0u64;
+        let mut pump = |sink: &mut dyn Write| -> Result<()> {
+            loop {
+                let n = source
+                    .read(&mut buffer)
+                    .map_err(|e| invalid(format!("{name} cannot be read: {e}")))?;
+                if n == 0 {
+                    return Ok(());
+                }
+                sink.write_all(&buffer[..n])?;
+                read_total += n as u64;
+                progress(Progress {
+                    bytes_done: bytes_done + read_total,
+                    bytes_total,
+                });
+            }
+        };
+        let encrypted_length = match compression {
+            Compression::None => {
+                let mut sealer = sealer;
+                pump(&mut sealer)?;
+                sealer.finish()?.1
+            }
+            Compression::Deflate => {
+                let mut encoder = DeflateEncoder::new(sealer, flate2::Compression::default());
+                pump(&mut encoder)?;
+                encoder.finish()?.finish()?.1
+            }
+        };
+        if read_total != original_length {
+            return Err(invalid(format!(
+                "{name} holds {read_total} bytes but the archive says {original_length}"
+            )));
+        }
+        bytes_done += original_length;
+        resources.push(EncryptedResource {
+            path: name.clone(),
+            media_type,
+            compression,
+            original_length,
+            encrypted_length,
+            nonce_prefix: prefix,
+            deobfuscated,
+        });
+    }
+
+    let manifest = Manifest {
+        version: 1,
+        algorithm: ALGORITHM.to_owned(),
+        chunk_size: CHUNK_SIZE as u32,
+        key_check: stream::key_check(&key)?,
+        resources,
+    };
+    let json =
+        serde_json::to_vec_pretty(&manifest).map_err(|e| PackageError::Corrupt(e.to_string()))?;
+    zip.start_file(
+        MANIFEST_PATH,
+        SimpleFileOptions::default().compression_method(CompressionMethod::Deflated),
+    )?;
+    zip.write_all(&json)?;
+    let output = zip.finish()?;
+    clear_paths.push(MANIFEST_PATH.to_owned());
+    Ok((
+        output,
+        PackageSummary {
+            manifest,
+            opf_path,
+            clear_paths,
+        },
+    ))
+}
