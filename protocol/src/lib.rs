@@ -11,6 +11,11 @@ pub mod problem;
 pub mod status;
 pub mod time;
 
+#[cfg(test)]
+mod tamper_tests;
+#[cfg(test)]
+mod vectors;
+
 pub use crypto::{
     ContentKey, DeviceKey, KeyError, KeyId, KeySet, MasterKey, MasterKeyRing, PublicKey, SealedKey,
     SigningKey,

@@ -27,7 +27,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the lending server.
-    Serve,
+    Serve {
+        /// Create a key ring if there is none (otherwise the server refuses to start).
+        #[arg(long)]
+        create_keys: bool,
+    },
     /// Run the server with a ready-made demo consortium (libraries, staff, patrons).
     Demo {
         /// Where the demo keeps its database and files (kept apart from real data).
@@ -36,6 +40,27 @@ pub enum Command {
     },
     /// Print the configuration in force (secrets omitted) and exit.
     Config,
+    /// Manage the issuer signing keys and master keys.
+    Keys {
+        /// What to do with the keys.
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+/// `jieyue keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Create a new key ring (one issuer key, one master key).
+    Generate,
+    /// Add a new issuer key and sign with it; older keys stay published and valid.
+    Rotate,
+    /// Add a new master key and seal with it; older ones still open.
+    RotateMaster,
+    /// List the keys (ids and dates, never secrets).
+    List,
+    /// Print the public issuer keys as a JWK Set (to pin in apps).
+    ExportPublic,
 }
 
 /// Runs the command line; the exit code says whether it succeeded.
@@ -65,7 +90,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", toml_of(&config)?);
             Ok(())
         }
-        Command::Serve => serve(config, false).await,
+        Command::Serve { create_keys } => {
+            config.create_keys_if_missing |= create_keys;
+            serve(config, false).await
+        }
+        Command::Keys { action } => keys(&config, action),
         Command::Demo { data_dir } => {
             // The demo never touches the configured data unless pointed at it.
             if config
@@ -76,9 +105,54 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.database_url = None;
             }
             config.data_dir = data_dir;
+            config.keys_dir = None;
+            config.create_keys_if_missing = true;
             serve(config, true).await
         }
     }
+}
+
+#[allow(clippy::print_stdout)]
+fn keys(config: &Config, action: KeysAction) -> anyhow::Result<()> {
+    let dir = config.effective_keys_dir();
+    let now = chrono::Utc::now();
+    match action {
+        KeysAction::Generate => {
+            crate::keys::generate(&dir, now)?;
+            println!(
+                "Created a key ring in {}",
+                crate::keys::ring_path(&dir).display()
+            );
+            for key in crate::keys::list(&dir)? {
+                println!("  {} {}", key.kind, key.id);
+            }
+        }
+        KeysAction::Rotate => {
+            let kid = crate::keys::rotate_issuer(&dir, now)?;
+            println!("Now signing with issuer key {kid}; earlier keys stay published.");
+            println!("Restart every server replica with the updated key ring.");
+        }
+        KeysAction::RotateMaster => {
+            let id = crate::keys::rotate_master(&dir, now)?;
+            println!("Now sealing with master key {id}; earlier master keys still open.");
+        }
+        KeysAction::List => {
+            for key in crate::keys::list(&dir)? {
+                let state = if key.in_use { "in use" } else { "" };
+                println!(
+                    "{:7} {:20} {}  {state}",
+                    key.kind,
+                    key.id,
+                    key.created.to_rfc3339()
+                );
+            }
+        }
+        KeysAction::ExportPublic => {
+            let loaded = crate::keys::load(&dir)?;
+            println!("{}", serde_json::to_string_pretty(&loaded.public)?);
+        }
+    }
+    Ok(())
 }
 
 fn toml_of(config: &Config) -> anyhow::Result<String> {

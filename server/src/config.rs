@@ -24,6 +24,11 @@ pub struct Config {
     /// Directory for the SQLite database, keys, packages and the search index
     /// (`JIEYUE_DATA_DIR`).
     pub data_dir: PathBuf,
+    /// Where the key ring lives (default `<data_dir>/keys`).
+    pub keys_dir: Option<PathBuf>,
+    /// Create a key ring at start if there is none (`jieyue demo` and tests do; a
+    /// production server should have its keys made deliberately with `jieyue keys`).
+    pub create_keys_if_missing: bool,
     /// Database URL (`JIEYUE_DATABASE_URL`): `sqlite://...` or `postgres://...`.
     /// Default: `sqlite://<data_dir>/jieyue.db`.
     pub database_url: Option<String>,
@@ -87,6 +92,8 @@ impl Default for Config {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
+            keys_dir: None,
+            create_keys_if_missing: false,
             database_url: None,
             database_max_connections: 8,
             log_format: LogFormat::Text,
@@ -138,6 +145,13 @@ impl Config {
         // Secrets are never serialised, but are configuration all the same.
         keys.push("bootstrap_admin_password".to_owned());
         keys
+    }
+
+    /// The key ring directory in force.
+    pub fn effective_keys_dir(&self) -> PathBuf {
+        self.keys_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys"))
     }
 
     /// The database URL in force: the configured one, or SQLite in the data directory.

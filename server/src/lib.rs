@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod keys;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -46,6 +46,9 @@ pub enum StartupError {
         /// Why.
         source: std::io::Error,
     },
+    /// The key ring is missing or unusable.
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeysError),
     /// Setting up a service failed (e.g. invalid Argon2 parameters, bad bootstrap password).
     #[error(transparent)]
     Service(#[from] service::Error),
@@ -91,6 +94,14 @@ impl Application {
             .map_err(database_error)?;
         db.migrate().await.map_err(database_error)?;
 
+        let keys_dir = config.effective_keys_dir();
+        if config.create_keys_if_missing && !crate::keys::ring_path(&keys_dir).exists() {
+            crate::keys::generate(&keys_dir, chrono::Utc::now())?;
+            tracing::info!(dir = %keys_dir.display(), "created a new key ring");
+        }
+        let keys = Arc::new(crate::keys::load(&keys_dir)?);
+        tracing::info!(issuer = %keys.signing.key_id(), "keys loaded");
+
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let hashing = config.password_hashing.clone();
         let passwords = tokio::task::spawn_blocking(move || PasswordHasher::new(&hashing, cores))
@@ -109,6 +120,7 @@ impl Application {
             clock,
             passwords,
             auth,
+            keys,
         };
         let bootstrap =
             service::staff::bootstrap_admin(&ctx, config.bootstrap_admin_password.as_ref()).await?;

@@ -142,6 +142,7 @@ pub async fn test_config(backend: Backend, data: &std::path::Path) -> Config {
             parallelism: 1,
         },
         bootstrap_admin_password: Some(ADMIN_PASSWORD.into()),
+        create_keys_if_missing: true,
         ..Config::default()
     }
 }

@@ -5,7 +5,8 @@
 //! AES-256-GCM in fixed 64 KiB chunks using the STREAM construction (Hoang, Reyhanitabar,
 //! Rogaway, Vizár 2015): nonce = a random 7-byte prefix per resource ‖ 32-bit chunk
 //! counter ‖ a last-chunk flag byte, and the AAD binds each chunk to its resource
-//! (path, compression, original length). So any byte range of an uncompressed resource
+//! (path, compression, original length). A resource of `n` bytes has `n / 65536` full
+//! chunks and a last chunk with the rest, possibly empty. So any byte range of an uncompressed resource
 //! decrypts by reading only the chunks that cover it, and truncating, reordering, or
 //! moving chunks between resources fails authentication.
 //!
@@ -84,3 +85,24 @@ pub type Result<T, E = PackageError> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+pub(crate) use stream::chunk_aad as stream_aad_for_vectors;
+
+#[cfg(test)]
+pub(crate) fn seal_for_vectors(
+    key: &ring::aead::LessSafeKey,
+    prefix: [u8; 7],
+    aad: Vec<u8>,
+    plain: &[u8],
+) -> Vec<u8> {
+    use std::io::Write;
+    let mut sealer = stream::ChunkSealer::new(key, prefix, aad, Vec::new());
+    sealer.write_all(plain).expect("seal");
+    sealer.finish().expect("finish").0
+}
+
+#[cfg(test)]
+pub(crate) fn key_check_for_vectors(key: &ring::aead::LessSafeKey) -> [u8; 16] {
+    stream::key_check(key).expect("key check")
+}

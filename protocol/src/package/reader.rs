@@ -219,31 +219,18 @@ impl<R: Read + Seek> PackageReader<R> {
         }
 
         let mut buffer = vec![0u8; ENCRYPTED_CHUNK_SIZE];
-        let mut open = |index: u64, entry: &mut dyn ReadSeek| -> Result<Vec<u8>> {
-            let offset = index * ENCRYPTED_CHUNK_SIZE as u64;
-            let len =
-                (resource.encrypted_length - offset).min(ENCRYPTED_CHUNK_SIZE as u64) as usize;
-            entry.seek(SeekFrom::Start(offset))?;
-            entry
-                .read_exact(&mut buffer[..len])
-                .map_err(|_| PackageError::Corrupt(format!("{path}: truncated")))?;
-            let plain = stream::open_chunk(
-                key,
-                &resource.nonce_prefix,
-                index,
-                index + 1 == chunks,
-                &aad,
-                &mut buffer[..len],
-            )?;
-            Ok(plain.to_vec())
+        let source = ChunkSource {
+            key,
+            resource: &resource,
+            aad: &aad,
+            chunks,
         };
-
         match resource.compression {
             Compression::None => {
                 let chunk = stream::CHUNK_SIZE as u64;
                 let (first, last) = (start / chunk, (end - 1) / chunk);
                 for index in first..=last {
-                    let plain = open(index, &mut entry)?;
+                    let plain = source.open(index, &mut entry, &mut buffer)?;
                     let base = index * chunk;
                     let lo = (start.max(base) - base) as usize;
                     let hi = (end.min(base + plain.len() as u64) - base) as usize;
@@ -259,7 +246,7 @@ impl<R: Read + Seek> PackageReader<R> {
                 };
                 let mut decoder = DeflateDecoder::new(&mut sink);
                 for index in 0..chunks {
-                    let plain = open(index, &mut entry)?;
+                    let plain = source.open(index, &mut entry, &mut buffer)?;
                     decoder.write_all(&plain).map_err(|e| {
                         PackageError::Corrupt(format!("{path}: bad compressed data: {e}"))
                     })?;
@@ -280,5 +267,30 @@ impl<R: Read + Seek> PackageReader<R> {
     }
 }
 
-trait ReadSeek: Read + Seek {}
-impl<T: Read + Seek> ReadSeek for T {}
+/// Reads and authenticates single chunks of one resource.
+struct ChunkSource<'a> {
+    key: &'a LessSafeKey,
+    resource: &'a EncryptedResource,
+    aad: &'a [u8],
+    chunks: u64,
+}
+
+impl ChunkSource<'_> {
+    /// Decrypts chunk `index` into `buffer` and returns its plaintext.
+    fn open<'b>(&self, index: u64, entry: &mut (impl Read + Seek), buffer: &'b mut [u8]) -> Result<&'b mut [u8]> {
+        let offset = index * ENCRYPTED_CHUNK_SIZE as u64;
+        let len = (self.resource.encrypted_length - offset).min(ENCRYPTED_CHUNK_SIZE as u64) as usize;
+        entry.seek(SeekFrom::Start(offset))?;
+        entry
+            .read_exact(&mut buffer[..len])
+            .map_err(|_| PackageError::Corrupt(format!("{}: truncated", self.resource.path)))?;
+        stream::open_chunk(
+            self.key,
+            &self.resource.nonce_prefix,
+            index,
+            index + 1 == self.chunks,
+            self.aad,
+            &mut buffer[..len],
+        )
+    }
+}

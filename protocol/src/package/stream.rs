@@ -68,9 +68,10 @@ pub(crate) fn chunk_count(encrypted_length: u64) -> Result<u64> {
     Ok(count)
 }
 
-/// Length of the encrypted form of `plain_length` bytes.
+/// Length of the encrypted form of `plain_length` bytes: `plain_length / CHUNK_SIZE`
+/// full chunks and a final chunk with the rest (possibly empty).
 pub(crate) fn encrypted_length(plain_length: u64) -> u64 {
-    let chunks = plain_length.div_ceil(CHUNK_SIZE as u64).max(1);
+    let chunks = plain_length / CHUNK_SIZE as u64 + 1;
     plain_length + chunks * TAG_LEN as u64
 }
 
@@ -96,7 +97,9 @@ pub(crate) struct ChunkSealer<'k, W: Write> {
     prefix: [u8; 7],
     aad: Vec<u8>,
     counter: u32,
-    buf: Vec<u8>,
+    /// Always `ENCRYPTED_CHUNK_SIZE` long; `filled` bytes of plaintext are pending.
+    buf: Box<[u8]>,
+    filled: usize,
     out: W,
     written: u64,
 }
@@ -108,30 +111,58 @@ impl<'k, W: Write> ChunkSealer<'k, W> {
             prefix,
             aad,
             counter: 0,
-            buf: Vec::with_capacity(CHUNK_SIZE + TAG_LEN),
+            buf: vec![0u8; ENCRYPTED_CHUNK_SIZE].into_boxed_slice(),
+            filled: 0,
             out,
             written: 0,
         }
     }
 
     fn seal(&mut self, last: bool) -> io::Result<()> {
+        let filled = self.filled;
         let tag = self
             .key
             .seal_in_place_separate_tag(
                 nonce(&self.prefix, self.counter, last),
                 Aad::from(&self.aad),
-                &mut self.buf,
+                &mut self.buf[..filled],
             )
             .map_err(|_| io::Error::other("chunk encryption failed"))?;
-        self.buf.extend_from_slice(tag.as_ref());
-        self.out.write_all(&self.buf)?;
-        self.written += self.buf.len() as u64;
-        self.buf.clear();
+        self.buf[filled..filled + TAG_LEN].copy_from_slice(tag.as_ref());
+        self.out.write_all(&self.buf[..filled + TAG_LEN])?;
+        self.written += (filled + TAG_LEN) as u64;
+        self.filled = 0;
         self.counter = self
             .counter
             .checked_add(1)
             .ok_or_else(|| io::Error::other("resource too large for one stream"))?;
         Ok(())
+    }
+
+    /// Seals a chunk as soon as it is full. `finish` then seals the remainder, which
+    /// may be empty, as the last chunk: a stream of `n` bytes always has
+    /// `n / CHUNK_SIZE + 1` chunks.
+    fn seal_if_full(&mut self) -> io::Result<()> {
+        if self.filled == CHUNK_SIZE {
+            self.seal(false)?;
+        }
+        Ok(())
+    }
+
+    /// Reads plaintext from `source` straight into the chunk buffer (no extra copy).
+    /// Returns 0 at the end of `source`.
+    pub(crate) fn fill_from(&mut self, source: &mut dyn io::Read) -> io::Result<usize> {
+        loop {
+            match source.read(&mut self.buf[self.filled..CHUNK_SIZE]) {
+                Ok(n) => {
+                    self.filled += n;
+                    self.seal_if_full()?;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Seals the last chunk; returns the output and the bytes written.
@@ -147,13 +178,10 @@ impl<W: Write> Write for ChunkSealer<'_, W> {
         if data.is_empty() {
             return Ok(0);
         }
-        // A full chunk is sealed only when more data arrives, so the last chunk (even a
-        // full one) is always sealed with the last flag by `finish`.
-        if self.buf.len() == CHUNK_SIZE {
-            self.seal(false)?;
-        }
-        let take = (CHUNK_SIZE - self.buf.len()).min(data.len());
-        self.buf.extend_from_slice(&data[..take]);
+        let take = (CHUNK_SIZE - self.filled).min(data.len());
+        self.buf[self.filled..self.filled + take].copy_from_slice(&data[..take]);
+        self.filled += take;
+        self.seal_if_full()?;
         Ok(take)
     }
 
@@ -225,9 +253,11 @@ mod tests {
         // Dropping the final chunk leaves a stream whose new last chunk was sealed as "more".
         let truncated = &sealed[..2 * ENCRYPTED_CHUNK_SIZE];
         assert!(open_all(truncated).is_err());
-        // An exact multiple of the chunk size still needs its final flag.
+        // An exact multiple of the chunk size ends with an empty final chunk; dropping
+        // it is truncation too.
         let exact = seal_all(&vec![1u8; CHUNK_SIZE * 2]);
-        assert!(open_all(&exact[..ENCRYPTED_CHUNK_SIZE]).is_err());
+        assert_eq!(exact.len(), 2 * ENCRYPTED_CHUNK_SIZE + 16);
+        assert!(open_all(&exact[..2 * ENCRYPTED_CHUNK_SIZE]).is_err());
     }
 
     #[test]

@@ -235,31 +235,38 @@ pub(crate) fn encrypt_epub_with<R: Read + Seek, W: Write + Seek>(
             &mut zip,
         );
         let mut read_total = 0u64;
-        let mut pump = |sink: &mut dyn Write| -> Result<()> {
-            loop {
-                let n = source
-                    .read(&mut buffer)
-                    .map_err(|e| invalid(format!("{name} cannot be read: {e}")))?;
-                if n == 0 {
-                    return Ok(());
-                }
-                sink.write_all(&buffer[..n])?;
-                read_total += n as u64;
-                progress(Progress {
-                    bytes_done: bytes_done + read_total,
-                    bytes_total,
-                });
-            }
+        let mut report = |read_total: u64| {
+            progress(Progress {
+                bytes_done: bytes_done + read_total,
+                bytes_total,
+            })
         };
+        let read_error = |e: std::io::Error| invalid(format!("{name} cannot be read: {e}"));
         let encrypted_length = match compression {
             Compression::None => {
+                // Read straight into the chunk buffer: no intermediate copy.
                 let mut sealer = sealer;
-                pump(&mut sealer)?;
+                loop {
+                    let n = sealer.fill_from(&mut source).map_err(read_error)?;
+                    if n == 0 {
+                        break;
+                    }
+                    read_total += n as u64;
+                    report(read_total);
+                }
                 sealer.finish()?.1
             }
             Compression::Deflate => {
                 let mut encoder = DeflateEncoder::new(sealer, flate2::Compression::default());
-                pump(&mut encoder)?;
+                loop {
+                    let n = source.read(&mut buffer).map_err(read_error)?;
+                    if n == 0 {
+                        break;
+                    }
+                    encoder.write_all(&buffer[..n])?;
+                    read_total += n as u64;
+                    report(read_total);
+                }
                 encoder.finish()?.finish()?.1
             }
         };

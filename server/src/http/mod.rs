@@ -71,6 +71,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::health))
         .routes(routes!(ops::ready))
         .routes(routes!(ops::metrics))
+        .routes(routes!(ops::issuer_keys))
         .routes(routes!(openapi_json))
         .routes(routes!(reader::list_libraries))
         .routes(routes!(reader::patron_login))

@@ -29,6 +29,8 @@ pub struct Ctx {
     pub passwords: PasswordHasher,
     /// Session lifetimes and lock-out.
     pub auth: AuthSettings,
+    /// Issuer and master keys.
+    pub keys: Arc<crate::keys::ServerKeys>,
 }
 
 /// Session lifetimes and the lock-out policy.

@@ -7,6 +7,7 @@
 
 mod auth;
 mod conventions;
+mod keys;
 mod libraries;
 mod migrations;
 mod openapi;

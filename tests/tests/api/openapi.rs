@@ -10,6 +10,7 @@ const ROUTES: &[&str] = &[
     "GET /health",
     "GET /ready",
     "GET /metrics",
+    "GET /.well-known/jieyue/keys",
     "GET /api/v1/openapi.json",
     "GET /api/v1/libraries",
     "POST /api/v1/auth/login",

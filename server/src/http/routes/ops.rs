@@ -54,3 +54,14 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         state.prometheus.render(),
     )
 }
+
+/// The issuer public keys (a JWK Set, RFC 7517) that verify licences, status documents
+/// and enrolment replies. Apps pin them at set-up; several are listed during a rotation.
+#[utoipa::path(get, path = "/.well-known/jieyue/keys", tag = "operations",
+    responses((status = 200, description = "JWK Set of Ed25519 issuer keys", body = Object)))]
+pub async fn issuer_keys(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        axum::Json(state.ctx.keys.public.clone()),
+    )
+}
