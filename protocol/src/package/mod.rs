@@ -22,11 +22,13 @@ mod epub;
 mod manifest;
 mod obfuscation;
 mod reader;
+mod resource;
 mod stream;
 mod writer;
 
 pub use manifest::{Compression, EncryptedResource, MANIFEST_PATH, Manifest};
 pub use reader::PackageReader;
+pub use resource::{decrypt_resource_range, encrypt_resource};
 pub use stream::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE};
 pub use writer::{PackageSummary, Progress, encrypt_epub};
 

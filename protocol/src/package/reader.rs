@@ -1,16 +1,15 @@
 //! Random-access reading of an encrypted package.
 
 use std::collections::HashMap;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, Write};
 
-use flate2::write::DeflateDecoder;
 use ring::aead::LessSafeKey;
 use subtle::ConstantTimeEq;
 use zip::ZipArchive;
 
-use super::manifest::{Compression, EncryptedResource, MANIFEST_PATH, Manifest};
-use super::stream::{self, ENCRYPTED_CHUNK_SIZE};
+use super::manifest::{EncryptedResource, MANIFEST_PATH, Manifest};
 use super::{PackageError, Result};
+use super::{resource, stream};
 use crate::crypto::{ContentKey, aead};
 
 /// Largest clear entry returned whole (the OPF and navigation documents are far smaller).
@@ -29,33 +28,6 @@ impl<R: Read + Seek> std::fmt::Debug for PackageReader<R> {
         f.debug_struct("PackageReader")
             .field("resources", &self.manifest.resources.len())
             .finish_non_exhaustive()
-    }
-}
-
-/// Collects the bytes of `[start, end)` of a stream written through it.
-struct RangeSink<'a> {
-    start: u64,
-    end: u64,
-    position: u64,
-    out: &'a mut dyn Write,
-}
-
-impl Write for RangeSink<'_> {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let from = self.position;
-        let to = from + data.len() as u64;
-        let lo = self.start.max(from);
-        let hi = self.end.min(to);
-        if lo < hi {
-            self.out
-                .write_all(&data[(lo - from) as usize..(hi - from) as usize])?;
-        }
-        self.position = to;
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
     }
 }
 
@@ -172,125 +144,16 @@ impl<R: Read + Seek> PackageReader<R> {
             return Err(PackageError::Range { start, end, length });
         }
         let Some(resource) = self.resource(path) else {
-            let entry = self
+            let mut entry = self
                 .archive
                 .by_name(path)
                 .map_err(|_| PackageError::NotFound(path.to_owned()))?;
-            let mut sink = RangeSink {
-                start,
-                end,
-                position: 0,
-                out,
-            };
-            io::copy(&mut entry.take(end), &mut sink)?;
-            return Ok(());
+            return resource::copy_plain_range(&mut entry, start, end, out);
         };
-        if start == end && resource.compression == Compression::None {
-            return Ok(());
-        }
-        let chunks = stream::chunk_count(resource.encrypted_length)?;
-        let consistent = match resource.compression {
-            Compression::None => {
-                resource.encrypted_length == stream::encrypted_length(resource.original_length)
-            }
-            Compression::Deflate => true,
-        };
-        if !consistent {
-            return Err(PackageError::Corrupt(format!(
-                "{path}: lengths in the manifest disagree"
-            )));
-        }
-        let aad = stream::chunk_aad(
-            &resource.path,
-            resource.compression,
-            resource.original_length,
-        );
-        let key = &self.key;
         let mut entry = self
             .archive
             .by_name_seek(path)
             .map_err(|e| PackageError::Corrupt(format!("{path}: {e}")))?;
-        let stored_length = entry.seek(SeekFrom::End(0))?;
-        if stored_length != resource.encrypted_length {
-            return Err(PackageError::Corrupt(format!(
-                "{path}: {stored_length} bytes stored, manifest says {}",
-                resource.encrypted_length
-            )));
-        }
-
-        let mut buffer = vec![0u8; ENCRYPTED_CHUNK_SIZE];
-        let source = ChunkSource {
-            key,
-            resource: &resource,
-            aad: &aad,
-            chunks,
-        };
-        match resource.compression {
-            Compression::None => {
-                let chunk = stream::CHUNK_SIZE as u64;
-                let (first, last) = (start / chunk, (end - 1) / chunk);
-                for index in first..=last {
-                    let plain = source.open(index, &mut entry, &mut buffer)?;
-                    let base = index * chunk;
-                    let lo = (start.max(base) - base) as usize;
-                    let hi = (end.min(base + plain.len() as u64) - base) as usize;
-                    out.write_all(&plain[lo..hi])?;
-                }
-            }
-            Compression::Deflate => {
-                let mut sink = RangeSink {
-                    start,
-                    end,
-                    position: 0,
-                    out,
-                };
-                let mut decoder = DeflateDecoder::new(&mut sink);
-                for index in 0..chunks {
-                    let plain = source.open(index, &mut entry, &mut buffer)?;
-                    decoder.write_all(&plain).map_err(|e| {
-                        PackageError::Corrupt(format!("{path}: bad compressed data: {e}"))
-                    })?;
-                }
-                decoder.try_finish().map_err(|e| {
-                    PackageError::Corrupt(format!("{path}: bad compressed data: {e}"))
-                })?;
-                drop(decoder);
-                if sink.position != resource.original_length {
-                    return Err(PackageError::Corrupt(format!(
-                        "{path}: decompressed to {} bytes, manifest says {}",
-                        sink.position, resource.original_length
-                    )));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Reads and authenticates single chunks of one resource.
-struct ChunkSource<'a> {
-    key: &'a LessSafeKey,
-    resource: &'a EncryptedResource,
-    aad: &'a [u8],
-    chunks: u64,
-}
-
-impl ChunkSource<'_> {
-    /// Decrypts chunk `index` into `buffer` and returns its plaintext.
-    fn open<'b>(&self, index: u64, entry: &mut (impl Read + Seek), buffer: &'b mut [u8]) -> Result<&'b mut [u8]> {
-        let offset = index * ENCRYPTED_CHUNK_SIZE as u64;
-        let len = (self.resource.encrypted_length - offset).min(ENCRYPTED_CHUNK_SIZE as u64) as usize;
-        entry.seek(SeekFrom::Start(offset))?;
-        entry
-            .read_exact(&mut buffer[..len])
-            .map_err(|_| PackageError::Corrupt(format!("{}: truncated", self.resource.path)))?;
-        stream::open_chunk(
-            self.key,
-            &self.resource.nonce_prefix,
-            index,
-            index + 1 == self.chunks,
-            self.aad,
-            &mut buffer[..len],
-        )
+        resource::decrypt_with(&self.key, &resource, &mut entry, start, end, out)
     }
 }

@@ -3,15 +3,15 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Seek, Write};
 
-use flate2::write::DeflateEncoder;
 use ring::rand::SecureRandom;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use super::epub::{self, CONTAINER_PATH, ENCRYPTION_PATH};
-use super::manifest::{Compression, EncryptedResource, MANIFEST_PATH, Manifest};
+use super::manifest::{Compression, MANIFEST_PATH, Manifest};
 use super::obfuscation::{Deobfuscate, Obfuscation};
-use super::stream::{self, CHUNK_SIZE, ChunkSealer};
+use super::resource;
+use super::stream::{self, CHUNK_SIZE};
 use super::{ALGORITHM, PackageError, Result};
 use crate::crypto::{ContentKey, KeyError, aead};
 
@@ -191,7 +191,6 @@ pub(crate) fn encrypt_epub_with<R: Read + Seek, W: Write + Seek>(
     let mut resources = Vec::new();
     let mut clear_paths = vec!["mimetype".to_owned()];
     let mut bytes_done = 0u64;
-    let mut buffer = vec![0u8; CHUNK_SIZE];
     for (index, (name, is_dir)) in names.iter().enumerate() {
         if *is_dir || name == "mimetype" || (name == ENCRYPTION_PATH && !obfuscated.is_empty()) {
             continue;
@@ -228,63 +227,25 @@ pub(crate) fn encrypt_epub_with<R: Read + Seek, W: Write + Seek>(
         let obfuscation = obfuscated.get(name).cloned();
         let deobfuscated = obfuscation.is_some();
         let mut source = Deobfuscate::new(entry, obfuscation);
-        let sealer = ChunkSealer::new(
+        let mut resource = resource::encrypt_with(
             &key,
             prefix,
-            stream::chunk_aad(name, compression, original_length),
-            &mut zip,
-        );
-        let mut read_total = 0u64;
-        let mut report = |read_total: u64| {
-            progress(Progress {
-                bytes_done: bytes_done + read_total,
-                bytes_total,
-            })
-        };
-        let read_error = |e: std::io::Error| invalid(format!("{name} cannot be read: {e}"));
-        let encrypted_length = match compression {
-            Compression::None => {
-                // Read straight into the chunk buffer: no intermediate copy.
-                let mut sealer = sealer;
-                loop {
-                    let n = sealer.fill_from(&mut source).map_err(read_error)?;
-                    if n == 0 {
-                        break;
-                    }
-                    read_total += n as u64;
-                    report(read_total);
-                }
-                sealer.finish()?.1
-            }
-            Compression::Deflate => {
-                let mut encoder = DeflateEncoder::new(sealer, flate2::Compression::default());
-                loop {
-                    let n = source.read(&mut buffer).map_err(read_error)?;
-                    if n == 0 {
-                        break;
-                    }
-                    encoder.write_all(&buffer[..n])?;
-                    read_total += n as u64;
-                    report(read_total);
-                }
-                encoder.finish()?.finish()?.1
-            }
-        };
-        if read_total != original_length {
-            return Err(invalid(format!(
-                "{name} holds {read_total} bytes but the archive says {original_length}"
-            )));
-        }
-        bytes_done += original_length;
-        resources.push(EncryptedResource {
-            path: name.clone(),
-            media_type,
+            name,
             compression,
             original_length,
-            encrypted_length,
-            nonce_prefix: prefix,
-            deobfuscated,
-        });
+            &mut source,
+            &mut zip,
+            &mut |read| {
+                progress(Progress {
+                    bytes_done: bytes_done + read,
+                    bytes_total,
+                })
+            },
+        )?;
+        resource.media_type = media_type;
+        resource.deobfuscated = deobfuscated;
+        bytes_done += original_length;
+        resources.push(resource);
     }
 
     let manifest = Manifest {
