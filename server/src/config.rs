@@ -29,6 +29,9 @@ pub struct Config {
     /// Create a key ring at start if there is none (`jieyue demo` and tests do; a
     /// production server should have its keys made deliberately with `jieyue keys`).
     pub create_keys_if_missing: bool,
+    /// Where packages and covers are stored: `file:///path` or `s3://bucket/prefix`
+    /// (`JIEYUE_STORAGE_URL`). Default: `<data_dir>/objects`.
+    pub storage_url: Option<String>,
     /// Database URL (`JIEYUE_DATABASE_URL`): `sqlite://...` or `postgres://...`.
     /// Default: `sqlite://<data_dir>/jieyue.db`.
     pub database_url: Option<String>,
@@ -94,6 +97,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             keys_dir: None,
             create_keys_if_missing: false,
+            storage_url: None,
             database_url: None,
             database_max_connections: 8,
             log_format: LogFormat::Text,

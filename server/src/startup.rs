@@ -115,13 +115,26 @@ impl Application {
                 lock_for: Duration::minutes(i64::from(config.auth.lockout_minutes)),
             },
         };
+        let blobs = match &config.storage_url {
+            Some(url) => crate::blobs::Blobs::from_url(url),
+            None => crate::blobs::Blobs::local(&config.data_dir.join("objects")),
+        }
+        .map_err(|e| service::Error::Internal(format!("object store: {e}")))?;
+        let index_dir = config.data_dir.join("index");
+        let search = tokio::task::spawn_blocking(move || crate::search::SearchIndex::open(&index_dir))
+            .await
+            .map_err(|e| service::Error::Internal(e.to_string()))?
+            .map_err(|e| service::Error::Internal(e.to_string()))?;
+        let catalogue = service::catalogue::Catalogue::new(blobs, Arc::new(search), config.data_dir.join("work"));
         let ctx = Ctx {
             db,
             clock,
             passwords,
             auth,
             keys,
+            catalogue,
         };
+        service::catalogue::sync_search(&ctx).await?;
         let bootstrap =
             service::staff::bootstrap_admin(&ctx, config.bootstrap_admin_password.as_ref()).await?;
 

@@ -51,3 +51,7 @@ id_type!(
     /// Identifies a login session.
     SessionId
 );
+id_type!(
+    /// Identifies a catalogued title (publication).
+    TitleId
+);

@@ -8,12 +8,14 @@ mod login_guard;
 mod password;
 mod patron;
 mod staff;
+mod title;
 mod validation;
 
-pub use ids::{LibraryId, PatronId, SessionId, StaffId};
+pub use ids::{LibraryId, PatronId, SessionId, StaffId, TitleId};
 pub use library::{Library, LibraryCode, LibraryName, NewLibrary, Region};
 pub use login_guard::{LockoutPolicy, LoginGuard};
 pub use password::{Password, PasswordHash};
 pub use patron::{CardNumber, DisplayName, NewPatron, Patron, PatronCategory};
 pub use staff::{LibraryScope, NewStaff, Staff, StaffRole, Username};
+pub use title::{Author, Layout, PublicationIdentifier, Title, TitleMetadata, sort_key};
 pub use validation::{FieldError, Invalid, Validator};

@@ -3,6 +3,8 @@
 //! store functions in one transaction, and write the audit trail. No HTTP here.
 
 pub mod auth;
+pub mod catalogue;
+pub mod ingest;
 pub mod libraries;
 pub mod passwords;
 pub mod patrons;
@@ -31,6 +33,8 @@ pub struct Ctx {
     pub auth: AuthSettings,
     /// Issuer and master keys.
     pub keys: Arc<crate::keys::ServerKeys>,
+    /// Object store and search index.
+    pub catalogue: catalogue::Catalogue,
 }
 
 /// Session lifetimes and the lock-out policy.

@@ -17,6 +17,7 @@ pub mod login_attempts;
 pub mod patrons;
 pub mod sessions;
 pub mod staff;
+pub mod titles;
 
 use std::time::Duration;
 

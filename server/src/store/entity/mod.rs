@@ -2,7 +2,9 @@
 //! uses them; the rest of the server sees domain types.
 
 pub mod audit_event;
+pub mod catalogue_change;
 pub mod library;
 pub mod patron;
 pub mod session;
 pub mod staff;
+pub mod title;

@@ -1,0 +1,189 @@
+//! Object storage for packages, covers and thumbnails: a local directory by default,
+//! any S3-compatible store by configuration (built with the `s3` feature). Objects are
+//! the same for every reader, so a CDN or a shipped disk can carry them.
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use object_store::path::Path as ObjectPath;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use tokio::io::AsyncReadExt;
+
+/// Why storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// No such object.
+    #[error("object {0} not found")]
+    NotFound(String),
+    /// The storage URL is not usable.
+    #[error("storage configuration: {0}")]
+    Config(String),
+    /// Anything the store reported.
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
+    /// Reading a local file failed.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A stored object's bytes (or a range of them), streamed.
+pub struct BlobStream {
+    /// Size of the whole object.
+    pub size: u64,
+    /// The bytes served.
+    pub range: Range<u64>,
+    /// The stream of those bytes.
+    pub body: BoxStream<'static, Result<Bytes, object_store::Error>>,
+}
+
+/// The object store.
+#[derive(Clone, Debug)]
+pub struct Blobs {
+    store: Arc<dyn ObjectStore>,
+}
+
+/// Part size for streaming uploads.
+const PART: usize = 8 * 1024 * 1024;
+
+impl Blobs {
+    /// A store in a local directory (created if missing).
+    pub fn local(dir: &Path) -> Result<Self, BlobError> {
+        std::fs::create_dir_all(dir)?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
+        Ok(Self { store: Arc::new(store) })
+    }
+
+    /// A store from a URL: `file:///path`, or `s3://bucket/prefix` (with the `s3`
+    /// feature; credentials and endpoint from the usual `AWS_*` variables).
+    pub fn from_url(url: &str) -> Result<Self, BlobError> {
+        if let Some(path) = url.strip_prefix("file://") {
+            return Self::local(Path::new(path));
+        }
+        #[cfg(feature = "s3")]
+        if url.starts_with("s3://") {
+            let store = object_store::aws::AmazonS3Builder::from_env().with_url(url).build()?;
+            return Ok(Self { store: Arc::new(store) });
+        }
+        Err(BlobError::Config(format!(
+            "unsupported storage URL {url:?} (file:// always; s3:// when built with the `s3` feature)"
+        )))
+    }
+
+    fn path(key: &str) -> Result<ObjectPath, BlobError> {
+        ObjectPath::parse(key).map_err(|e| BlobError::Config(format!("bad object key {key:?}: {e}")))
+    }
+
+    /// Stores the file at `file` as `key`, streaming it in parts.
+    pub async fn put_file(&self, key: &str, file: &Path) -> Result<(), BlobError> {
+        let upload = self.store.put_multipart(&Self::path(key)?).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+        let mut source = tokio::fs::File::open(file).await?;
+        let mut buffer = vec![0u8; 1024 * 1024];
+        loop {
+            let n = source.read(&mut buffer).await?;
+            if n == 0 {
+                break;
+            }
+            writer.wait_for_capacity(4).await?;
+            writer.write(&buffer[..n]);
+        }
+        writer.finish().await?;
+        Ok(())
+    }
+
+    /// Stores `bytes` as `key`.
+    pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
+        self.store.put(&Self::path(key)?, PutPayload::from(bytes)).await?;
+        Ok(())
+    }
+
+    /// Reads all of `key` (for small objects: covers, thumbnails).
+    pub async fn get_bytes(&self, key: &str) -> Result<Bytes, BlobError> {
+        let result = self.store.get(&Self::path(key)?).await.map_err(|e| not_found(key, e))?;
+        Ok(result.bytes().await?)
+    }
+
+    /// Streams `key`, or bytes `range` of it.
+    pub async fn get_stream(&self, key: &str, range: Option<Range<u64>>) -> Result<BlobStream, BlobError> {
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        let result = self
+            .store
+            .get_opts(&Self::path(key)?, options)
+            .await
+            .map_err(|e| not_found(key, e))?;
+        Ok(BlobStream {
+            size: result.meta.size,
+            range: result.range.clone(),
+            body: result.into_stream().boxed(),
+        })
+    }
+
+    /// Size of `key`.
+    pub async fn size(&self, key: &str) -> Result<u64, BlobError> {
+        Ok(self.store.head(&Self::path(key)?).await.map_err(|e| not_found(key, e))?.size)
+    }
+
+    /// Deletes `key` (missing is fine).
+    pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        match self.store.delete(&Self::path(key)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every object under `prefix`, with its last-modified time.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, BlobError> {
+        let prefix = Self::path(prefix)?;
+        let mut stream = self.store.list(Some(&prefix));
+        let mut out = Vec::new();
+        while let Some(meta) = stream.next().await {
+            let meta = meta?;
+            out.push((meta.location.to_string(), meta.last_modified));
+        }
+        Ok(out)
+    }
+}
+
+fn not_found(key: &str, err: object_store::Error) -> BlobError {
+    match err {
+        object_store::Error::NotFound { .. } => BlobError::NotFound(key.to_owned()),
+        other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn files_round_trip_with_ranges() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blobs = Blobs::local(&dir.path().join("objects")).expect("store");
+        let file = dir.path().join("f.bin");
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&file, &data).expect("write");
+        blobs.put_file("packages/t/v1.epub", &file).await.expect("put");
+        assert_eq!(blobs.size("packages/t/v1.epub").await.expect("size"), data.len() as u64);
+
+        let mut stream = blobs.get_stream("packages/t/v1.epub", Some(1000..1100)).await.expect("get");
+        let mut got = Vec::new();
+        while let Some(chunk) = stream.body.next().await {
+            got.extend_from_slice(&chunk.expect("chunk"));
+        }
+        assert_eq!(got, data[1000..1100]);
+        assert_eq!(stream.size, data.len() as u64);
+
+        assert_eq!(blobs.list("packages").await.expect("list").len(), 1);
+        blobs.delete("packages/t/v1.epub").await.expect("delete");
+        blobs.delete("packages/t/v1.epub").await.expect("delete twice is fine");
+        assert!(matches!(blobs.get_bytes("packages/t/v1.epub").await, Err(BlobError::NotFound(_))));
+        assert!(Blobs::from_url("ftp://x").is_err());
+    }
+}

@@ -1,0 +1,255 @@
+//! The catalogue: search, title details, staff edits and suppression, and keeping the
+//! search index in step with the database.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::{Ctx, Error, Result};
+use crate::blobs::Blobs;
+use crate::domain::{Staff, StaffRole, Title, TitleId};
+use crate::search::{Facets, SearchIndex, SearchQuery};
+use crate::store::audit::{self, Actor, AuditEntry};
+use crate::store::titles;
+
+/// The catalogue's storage: object store, search index, scratch space.
+#[derive(Clone)]
+pub struct Catalogue {
+    /// Packages, covers, thumbnails.
+    pub blobs: Blobs,
+    /// This replica's search index.
+    pub search: Arc<SearchIndex>,
+    /// Scratch space for packages being written.
+    pub work_dir: PathBuf,
+    sync: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Catalogue {
+    /// A catalogue over these parts.
+    pub fn new(blobs: Blobs, search: Arc<SearchIndex>, work_dir: PathBuf) -> Self {
+        Self {
+            blobs,
+            search,
+            work_dir,
+            sync: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+}
+
+/// How far back the change log is re-read on each catch-up. On PostgreSQL a sequence
+/// number is taken before its transaction commits, so a change may become visible
+/// after a higher one was applied; re-reading a window (upserts are idempotent) picks
+/// such late commits up.
+const LOOKBACK: i64 = 200;
+
+/// Applies every catalogue change this replica's index has not seen. Safe to call
+/// concurrently (calls are serialised) and from several replicas.
+pub async fn sync_search(ctx: &Ctx) -> Result<usize> {
+    let catalogue = &ctx.catalogue;
+    let _guard = catalogue.sync.lock().await;
+    let mut applied = 0;
+    let mut from = (catalogue.search.applied_seq() - LOOKBACK).max(0);
+    loop {
+        let changes = titles::changes_after(ctx.db.reader(), from, 1000).await?;
+        let Some(&(last, _)) = changes.last() else { break };
+        let ids: Vec<TitleId> = changes
+            .iter()
+            .map(|(_, id)| *id)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let found = titles::get_many(ctx.db.reader(), &ids).await?;
+        let gone: Vec<TitleId> = ids.iter().filter(|id| !found.iter().any(|t| t.id == **id)).copied().collect();
+        applied += found.len();
+        let search = catalogue.search.clone();
+        let high = last.max(search.applied_seq());
+        tokio::task::spawn_blocking(move || -> crate::search::Result<()> {
+            search.upsert(&found)?;
+            search.remove(&gone)?;
+            search.set_applied_seq(high)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("index task: {e}")))?
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        from = last;
+    }
+    Ok(applied)
+}
+
+/// Rebuilds this replica's index from the database.
+pub async fn reindex(ctx: &Ctx) -> Result<u64> {
+    let search = ctx.catalogue.search.clone();
+    let start_seq = titles::last_change(ctx.db.reader()).await?;
+    let clear = search.clone();
+    tokio::task::spawn_blocking(move || clear.clear())
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let mut after = None;
+    let mut count = 0u64;
+    loop {
+        let ids = titles::ids_after(ctx.db.reader(), after, 500).await?;
+        let Some(last) = ids.last().copied() else { break };
+        let batch = titles::get_many(ctx.db.reader(), &ids).await?;
+        count += batch.len() as u64;
+        let search = search.clone();
+        tokio::task::spawn_blocking(move || search.upsert(&batch))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        after = Some(last);
+    }
+    search.set_applied_seq(start_seq).map_err(|e| Error::Internal(e.to_string()))?;
+    // Changes made during the rebuild are re-applied from `start_seq`.
+    sync_search(ctx).await?;
+    Ok(count)
+}
+
+/// A page of search results.
+#[derive(Debug, Clone)]
+pub struct Results {
+    /// The titles.
+    pub titles: Vec<Title>,
+    /// Matches in all.
+    pub total: usize,
+    /// Facet counts.
+    pub facets: Facets,
+}
+
+/// Searches (or browses) the public catalogue.
+pub async fn search(ctx: &Ctx, query: SearchQuery) -> Result<Results> {
+    let search = ctx.catalogue.search.clone();
+    let page = tokio::task::spawn_blocking(move || search.search(&query))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let titles = titles::get_many(ctx.db.reader(), &page.ids)
+        .await?
+        .into_iter()
+        .filter(|t| !t.suppressed)
+        .collect();
+    Ok(Results {
+        titles,
+        total: page.total,
+        facets: page.facets,
+    })
+}
+
+/// A title of the public catalogue (suppressed titles are not found).
+pub async fn get_public(ctx: &Ctx, id: TitleId) -> Result<Title> {
+    titles::get(ctx.db.reader(), id)
+        .await?
+        .filter(|t| !t.suppressed)
+        .ok_or(Error::NotFound("title"))
+}
+
+/// A title as staff see it (suppressed ones too).
+pub async fn get_any(ctx: &Ctx, id: TitleId) -> Result<Title> {
+    titles::get(ctx.db.reader(), id).await?.ok_or(Error::NotFound("title"))
+}
+
+/// Who may change the catalogue: consortium admins and library managers.
+pub fn may_edit_catalogue(staff: &Staff) -> bool {
+    matches!(staff.role, StaffRole::ConsortiumAdmin | StaffRole::LibraryManager)
+}
+
+/// Staff edits to a title's descriptive metadata.
+#[derive(Debug, Clone, Default)]
+pub struct TitleChanges {
+    /// New title.
+    pub title: Option<String>,
+    /// New subjects.
+    pub subjects: Option<Vec<String>>,
+    /// New description (`Some(None)` clears it).
+    pub description: Option<Option<String>>,
+    /// Hide from (or show in) the public catalogue.
+    pub suppressed: Option<bool>,
+}
+
+/// Applies staff edits to a title; the search index follows.
+pub async fn update(ctx: &Ctx, actor: &Staff, id: TitleId, changes: TitleChanges) -> Result<Title> {
+    if !may_edit_catalogue(actor) {
+        return Err(Error::Forbidden("only consortium admins and library managers edit the catalogue"));
+    }
+    let now = ctx.clock.now();
+    let txn = ctx.db.begin_write().await?;
+    let mut title = titles::get(&txn, id).await?.ok_or(Error::NotFound("title"))?;
+    if let Some(text) = &changes.title {
+        title.metadata.title = text.clone();
+        title.metadata.sort_title = crate::domain::sort_key(text);
+    }
+    if let Some(subjects) = &changes.subjects {
+        title.metadata.subjects = subjects.clone();
+    }
+    if let Some(description) = &changes.description {
+        title.metadata.description = description.clone();
+    }
+    if let Some(suppressed) = changes.suppressed {
+        title.suppressed = suppressed;
+    }
+    title.updated_at = now;
+    titles::update(&txn, &title).await?;
+    audit::record(
+        &txn,
+        AuditEntry {
+            actor: Actor::Staff(actor.id),
+            library_id: actor.library_id,
+            action: "title.update",
+            target_kind: "title",
+            target_id: Some(id.0),
+            detail: Some(json!({
+                "title": changes.title,
+                "subjects": changes.subjects,
+                "description_changed": changes.description.is_some(),
+                "suppressed": changes.suppressed,
+            })),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    sync_search(ctx).await?;
+    Ok(title)
+}
+
+/// Deletes stored objects no title refers to and older than `grace` (so an ingest in
+/// progress elsewhere keeps its fresh objects). Returns how many were deleted.
+pub async fn remove_orphans(ctx: &Ctx, grace: chrono::Duration) -> Result<usize> {
+    let referenced = titles::referenced_keys(ctx.db.reader()).await?;
+    let cutoff = ctx.clock.now() - grace;
+    let mut removed = 0;
+    for prefix in ["packages", "covers"] {
+        let objects = ctx
+            .catalogue
+            .blobs
+            .list(prefix)
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        for (key, modified) in objects {
+            if !referenced.contains(&key) && modified < cutoff {
+                ctx.catalogue
+                    .blobs
+                    .delete(&key)
+                    .await
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                removed += 1;
+            }
+        }
+    }
+    // Scratch files of interrupted ingests.
+    if let Ok(entries) = std::fs::read_dir(&ctx.catalogue.work_dir) {
+        for entry in entries.flatten() {
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .map(|t| chrono::DateTime::<chrono::Utc>::from(t) < cutoff)
+                .unwrap_or(false);
+            if stale && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}

@@ -1,0 +1,267 @@
+//! Ingest: an EPUB file becomes a catalogued title with an encrypted package.
+//!
+//! 1. hash the file; read and check its metadata (rbook);
+//! 2. if a title with the same EPUB identifier exists: the same file is a no-op, a
+//!    different file is a new *version* that keeps the title's content key (so licences
+//!    already issued open the new package too);
+//! 3. encrypt into a package (a temporary file), store package, cover and thumbnail in
+//!    the object store under new keys;
+//! 4. only then insert or update the row, in one transaction with the audit entry and
+//!    the catalogue change-log entry. A crash before step 4 leaves objects no row
+//!    refers to, which [`super::catalogue::remove_orphans`] deletes on the next run; no
+//!    half-ingested title is ever visible.
+
+pub mod metadata;
+mod thumbnail;
+
+use std::io::{BufReader, BufWriter, Read};
+use std::path::{Path, PathBuf};
+
+use jieyue_protocol::package::{PackageError, encrypt_epub};
+use jieyue_protocol::{ContentKey, SealedKey};
+use ring::digest::{Context, SHA256};
+use serde_json::json;
+
+use super::{Ctx, Error};
+use crate::blobs::BlobError;
+use crate::domain::{Title, TitleId};
+use crate::store::audit::{self, Actor, AuditEntry};
+use crate::store::{StoreError, titles};
+
+/// Why a file could not be ingested.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The file is not an acceptable EPUB; the reason says why.
+    #[error("{0}")]
+    Invalid(String),
+    /// Storing objects failed.
+    #[error(transparent)]
+    Storage(#[from] BlobError),
+    /// Anything else.
+    #[error(transparent)]
+    Service(#[from] Error),
+}
+
+impl From<StoreError> for IngestError {
+    fn from(err: StoreError) -> Self {
+        IngestError::Service(err.into())
+    }
+}
+
+impl From<sea_orm::DbErr> for IngestError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        IngestError::Service(err.into())
+    }
+}
+
+fn internal(message: impl Into<String>) -> IngestError {
+    IngestError::Service(Error::Internal(message.into()))
+}
+
+/// What ingesting a file did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestStatus {
+    /// A new title.
+    Created,
+    /// A new version of an existing title.
+    Updated,
+    /// The same file was already ingested.
+    Unchanged,
+}
+
+/// The outcome of one ingest.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    /// The title as stored.
+    pub title: Title,
+    /// What happened.
+    pub status: IngestStatus,
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut file = BufReader::new(std::fs::File::open(path)?);
+    let mut context = Context::new(&SHA256);
+    let mut buffer = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        context.update(&buffer[..n]);
+        size += n as u64;
+    }
+    Ok((jieyue_protocol::encoding::hex(context.finish()), size))
+}
+
+async fn blocking<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Result<T, IngestError> {
+    tokio::task::spawn_blocking(job)
+        .await
+        .map_err(|e| internal(format!("ingest task failed: {e}")))
+}
+
+/// A temporary file removed when dropped.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Ingests the EPUB at `path`, acting as `actor`.
+pub async fn ingest_file(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingested, IngestError> {
+    let source = path.to_owned();
+    let (content_hash, source_size) = blocking(move || sha256_file(&source))
+        .await?
+        .map_err(|e| IngestError::Invalid(format!("cannot read the file: {e}")))?;
+
+    let source = path.to_owned();
+    let hash = content_hash.clone();
+    let extracted = blocking(move || metadata::extract(&source, &hash)).await?.map_err(IngestError::Invalid)?;
+
+    let existing = titles::get_by_identifier(ctx.db.reader(), &extracted.metadata.identifier).await?;
+    if let Some(existing) = &existing
+        && existing.content_hash == content_hash
+    {
+        return Ok(Ingested {
+            title: existing.clone(),
+            status: IngestStatus::Unchanged,
+        });
+    }
+    let (id, version, content_key, sealed) = match &existing {
+        Some(existing) => {
+            let sealed = SealedKey::from_text(&existing.content_key_sealed)
+                .map_err(|e| internal(format!("stored content key unreadable: {e}")))?;
+            let opened = ctx
+                .keys
+                .master
+                .open(&sealed, existing.id.0.as_bytes())
+                .map_err(|e| internal(format!("content key does not open: {e}")))?;
+            let key = ContentKey::from_slice(&opened).map_err(|e| internal(e.to_string()))?;
+            (existing.id, existing.version + 1, key, existing.content_key_sealed.clone())
+        }
+        None => {
+            let id = TitleId::new();
+            let key = ContentKey::generate().map_err(|e| internal(e.to_string()))?;
+            let sealed = ctx
+                .keys
+                .master
+                .seal(key.expose_secret(), id.0.as_bytes())
+                .map_err(|e| internal(e.to_string()))?
+                .to_text();
+            (id, 1, key, sealed)
+        }
+    };
+
+    // Encrypt into a temporary file next to the data, then hash it.
+    std::fs::create_dir_all(&ctx.catalogue.work_dir).map_err(|e| internal(format!("work directory: {e}")))?;
+    let temp = TempFile(ctx.catalogue.work_dir.join(format!("{id}-v{version}-{}.tmp", uuid::Uuid::new_v4())));
+    let (input, output) = (path.to_owned(), temp.0.clone());
+    blocking(move || -> Result<(), PackageError> {
+        let reader = BufReader::new(std::fs::File::open(&input)?);
+        let writer = BufWriter::new(std::fs::File::create(&output)?);
+        let (mut writer, _) = encrypt_epub(reader, writer, &content_key, &mut |_| {})?;
+        std::io::Write::flush(&mut writer)?;
+        writer.get_ref().sync_all()?;
+        Ok(())
+    })
+    .await?
+    .map_err(|e| match e {
+        PackageError::Io(io) => internal(format!("writing the package: {io}")),
+        other => IngestError::Invalid(other.to_string()),
+    })?;
+    let package_path = temp.0.clone();
+    let (package_sha256, package_size) = blocking(move || sha256_file(&package_path))
+        .await?
+        .map_err(|e| internal(format!("reading the package back: {e}")))?;
+
+    let package_key = format!("packages/{id}/v{version}-{}.epub", &package_sha256[..16]);
+    ctx.catalogue.blobs.put_file(&package_key, &temp.0).await?;
+    drop(temp);
+
+    let mut cover = None;
+    let mut thumbnail_key = None;
+    if let Some((bytes, media_type)) = extracted.cover {
+        let extension = media_type.rsplit('/').next().unwrap_or("img").replace("svg+xml", "svg");
+        let key = format!("covers/{id}/v{version}.{extension}");
+        let thumb = blocking({
+            let bytes = bytes.clone();
+            move || thumbnail::make(&bytes)
+        })
+        .await?;
+        ctx.catalogue.blobs.put_bytes(&key, bytes).await?;
+        cover = Some((key, media_type));
+        if let Some(thumb) = thumb {
+            let key = format!("covers/{id}/v{version}-thumb.jpg");
+            ctx.catalogue.blobs.put_bytes(&key, thumb).await?;
+            thumbnail_key = Some(key);
+        }
+    }
+
+    let now = ctx.clock.now();
+    let title = Title {
+        id,
+        metadata: extracted.metadata,
+        version,
+        content_hash,
+        source_size,
+        package_key,
+        package_size,
+        package_sha256,
+        content_key_sealed: sealed,
+        cover,
+        thumbnail_key,
+        suppressed: existing.as_ref().is_some_and(|t| t.suppressed),
+        created_at: existing.as_ref().map_or(now, |t| t.created_at),
+        updated_at: now,
+    };
+    let status = if existing.is_some() { IngestStatus::Updated } else { IngestStatus::Created };
+    let txn = ctx.db.begin_write().await?;
+    match status {
+        IngestStatus::Updated => titles::update(&txn, &title).await?,
+        _ => match titles::insert(&txn, &title).await {
+            Ok(()) => {}
+            // The same book was ingested concurrently: that one stands.
+            Err(StoreError::Duplicate(_)) => {
+                drop(txn);
+                let winner = titles::get_by_identifier(ctx.db.reader(), &title.metadata.identifier)
+                    .await?
+                    .ok_or_else(|| internal("title vanished"))?;
+                return Ok(Ingested {
+                    title: winner,
+                    status: IngestStatus::Unchanged,
+                });
+            }
+            Err(other) => return Err(other.into()),
+        },
+    }
+    audit::record(
+        &txn,
+        AuditEntry {
+            actor,
+            library_id: None,
+            action: if status == IngestStatus::Created { "title.ingest" } else { "title.new_version" },
+            target_kind: "title",
+            target_id: Some(id.0),
+            detail: Some(json!({ "identifier": title.metadata.identifier, "version": version, "title": title.metadata.title })),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+
+    // The old version's objects are no longer referenced.
+    if let Some(old) = existing {
+        for key in std::iter::once(old.package_key).chain(old.cover.map(|(k, _)| k)).chain(old.thumbnail_key) {
+            if let Err(err) = ctx.catalogue.blobs.delete(&key).await {
+                tracing::warn!(%key, error = %err, "could not delete a replaced object; the orphan sweep will");
+            }
+        }
+    }
+    if let Err(err) = super::catalogue::sync_search(ctx).await {
+        tracing::warn!(error = %err, "search index update deferred");
+    }
+    Ok(Ingested { title, status })
+}
+
