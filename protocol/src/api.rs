@@ -8,7 +8,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+mod catalog;
 mod secret;
+pub use catalog::{
+    CatalogFacets, CatalogPage, Contributor, FacetCount, IdentifierValue, TitleDetails, TitleLinks, TitleSummary,
+};
 pub use secret::SecretString;
 
 /// A member library of the consortium, as readers see it (e.g. to pick one at login).

@@ -43,6 +43,8 @@ pub struct Config {
     pub log_filter: String,
     /// Largest request body accepted, in bytes (uploads have their own limit).
     pub max_body_bytes: usize,
+    /// Largest EPUB upload accepted, in bytes.
+    pub max_upload_bytes: usize,
     /// Login sessions and lock-out.
     pub auth: AuthConfig,
     /// Argon2id cost parameters for new password hashes.
@@ -103,6 +105,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_filter: "info,sqlx=warn,sea_orm=warn".to_owned(),
             max_body_bytes: 64 * 1024,
+            max_upload_bytes: 1024 * 1024 * 1024,
             auth: AuthConfig {
                 patron_session_days: 30,
                 staff_session_hours: 12,

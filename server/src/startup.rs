@@ -59,6 +59,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     max_body_bytes: usize,
+    max_upload_bytes: usize,
     bootstrap: Option<Bootstrap>,
 }
 
@@ -74,10 +75,11 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-impl Application {
-    /// Opens and migrates the database, creates the first admin if there is no staff,
-    /// and binds the listener.
-    pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+/// Opens and migrates the database, loads the keys, opens the object store and search
+/// index, and creates the first admin if there is no staff: everything a command needs
+/// short of the HTTP listener.
+pub async fn build_context(config: &Config, clock: Arc<dyn Clock>) -> Result<(Ctx, Option<Bootstrap>), StartupError> {
+    {
         let url = config.effective_database_url();
         if url.starts_with("sqlite:") {
             std::fs::create_dir_all(&config.data_dir).map_err(|source| StartupError::DataDir {
@@ -137,7 +139,14 @@ impl Application {
         service::catalogue::sync_search(&ctx).await?;
         let bootstrap =
             service::staff::bootstrap_admin(&ctx, config.bootstrap_admin_password.as_ref()).await?;
+        Ok((ctx, bootstrap))
+    }
+}
 
+impl Application {
+    /// Builds the context ([`build_context`]) and binds the listener.
+    pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        let (ctx, bootstrap) = build_context(config, clock).await?;
         let listener =
             TcpListener::bind(config.bind)
                 .await
@@ -153,6 +162,7 @@ impl Application {
             listener,
             state,
             max_body_bytes: config.max_body_bytes,
+            max_upload_bytes: config.max_upload_bytes,
             bootstrap,
         })
     }
@@ -183,7 +193,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let db = self.state.ctx.db.clone();
-        let router = http::router(self.state, self.max_body_bytes);
+        let router = http::router(self.state, self.max_body_bytes, self.max_upload_bytes);
         let result = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;

@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 
 use crate::service::Ctx;
 use problem::ApiError;
-use routes::{admin_libraries, admin_patrons, admin_staff, ops, reader, staff_auth};
+use routes::{admin_libraries, admin_patrons, admin_staff, admin_titles, catalog, opds, ops, reader, staff_auth};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -46,6 +46,8 @@ pub struct AppState {
     tags(
         (name = "reader", description = "Patrons: login and their own account"),
         (name = "staff", description = "Staff login and own account"),
+        (name = "catalogue", description = "The public catalogue: search, details, covers, packages"),
+        (name = "opds", description = "The OPDS 2.0 catalog"),
         (name = "admin", description = "Library administration, scoped to the staff member's library"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
@@ -90,11 +92,24 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_patrons::get, admin_patrons::update))
         .routes(routes!(admin_patrons::block))
         .routes(routes!(admin_patrons::unblock))
+        .routes(routes!(catalog::search))
+        .routes(routes!(catalog::get))
+        .routes(routes!(catalog::cover))
+        .routes(routes!(catalog::thumbnail))
+        .routes(routes!(catalog::package))
+        .routes(routes!(admin_titles::get, admin_titles::update))
+        .routes(routes!(opds::root))
+        .routes(routes!(opds::publications))
+        .routes(routes!(opds::search))
+        .routes(routes!(opds::publication_document))
 }
 
 /// The OpenAPI document of this server.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented_routes().split_for_parts().1
+    documented_routes()
+        .routes(routes!(admin_titles::upload))
+        .split_for_parts()
+        .1
 }
 
 /// This OpenAPI 3.1 document.
@@ -121,8 +136,11 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 }
 
 /// The whole application router.
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    let (router, _) = documented_routes().split_for_parts();
+pub fn router(state: AppState, max_body_bytes: usize, max_upload_bytes: usize) -> Router {
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(admin_titles::upload))
+        .layer(DefaultBodyLimit::max(max_upload_bytes));
+    let (router, _) = documented_routes().merge(uploads).split_for_parts();
     router
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)

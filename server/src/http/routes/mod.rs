@@ -3,6 +3,9 @@
 pub mod admin_libraries;
 pub mod admin_patrons;
 pub mod admin_staff;
+pub mod admin_titles;
+pub mod catalog;
+pub mod opds;
 pub mod ops;
 pub mod reader;
 pub mod staff_auth;

@@ -1,5 +1,7 @@
 //! The `jieyue` command line.
 
+pub mod ingest;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -37,7 +39,25 @@ pub enum Command {
         /// Where the demo keeps its database and files (kept apart from real data).
         #[arg(long, default_value = "./data/demo")]
         data_dir: PathBuf,
+        /// EPUBs to put in the demo catalogue (files or directories).
+        #[arg(long, default_value = "../shared/corpus")]
+        books: Vec<PathBuf>,
     },
+    /// Ingest EPUB files (or directories of them) into the catalogue, on all cores.
+    /// Exits non-zero if any file failed.
+    Ingest {
+        /// Files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+        /// Delete stored objects left by interrupted ingests once they are this old.
+        #[arg(long, default_value_t = 10)]
+        orphan_grace_minutes: i64,
+    },
+    /// Rebuild this server's search index from the database.
+    Reindex,
     /// Print the configuration in force (secrets omitted) and exit.
     Config,
     /// Manage the issuer signing keys and master keys.
@@ -92,22 +112,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve { create_keys } => {
             config.create_keys_if_missing |= create_keys;
-            serve(config, false).await
+            serve(config, None).await
         }
         Command::Keys { action } => keys(&config, action),
-        Command::Demo { data_dir } => {
+        Command::Demo { data_dir, books } => {
             // The demo never touches the configured data unless pointed at it.
-            if config
-                .database_url
-                .as_deref()
-                .is_none_or(|u| u.starts_with("sqlite:"))
-            {
+            if config.database_url.as_deref().is_none_or(|u| u.starts_with("sqlite:")) {
                 config.database_url = None;
             }
             config.data_dir = data_dir;
             config.keys_dir = None;
+            config.storage_url = None;
             config.create_keys_if_missing = true;
-            serve(config, true).await
+            serve(config, Some(books)).await
+        }
+        Command::Ingest {
+            paths,
+            quiet,
+            orphan_grace_minutes,
+        } => ingest_command(config, paths, quiet, orphan_grace_minutes).await,
+        Command::Reindex => {
+            telemetry::init_tracing(config.log_format, &config.log_filter);
+            let (ctx, _) = crate::startup::build_context(&config, Arc::new(SystemClock)).await?;
+            let count = crate::service::catalogue::reindex(&ctx).await?;
+            println!("Reindexed {count} titles.");
+            Ok(())
         }
     }
 }
@@ -162,7 +191,46 @@ fn toml_of(config: &Config) -> anyhow::Result<String> {
 }
 
 #[allow(clippy::print_stdout)]
-async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
+async fn ingest_command(config: Config, paths: Vec<PathBuf>, quiet: bool, grace_minutes: i64) -> anyhow::Result<()> {
+    telemetry::init_tracing(config.log_format, "warn");
+    let (ctx, _) = crate::startup::build_context(&config, Arc::new(SystemClock)).await?;
+    let removed = crate::service::catalogue::remove_orphans(&ctx, chrono::Duration::minutes(grace_minutes)).await?;
+    if removed > 0 {
+        println!("Removed {removed} objects left by interrupted ingests.");
+    }
+    let files = ingest::find_epubs(&paths)?;
+    if files.is_empty() {
+        anyhow::bail!("no .epub files under the given paths");
+    }
+    let summary = tokio::select! {
+        summary = ingest::ingest_all(&ctx, files, quiet) => summary,
+        _ = tokio::signal::ctrl_c() => {
+            anyhow::bail!("interrupted: titles finished so far are catalogued; rerun to continue");
+        }
+    };
+    println!(
+        "{} created, {} new versions, {} unchanged, {} failed ({:.1} MB in {:.1} s: {:.1} books/s, {:.1} MB/s)",
+        summary.created,
+        summary.updated,
+        summary.unchanged,
+        summary.failures.len(),
+        summary.bytes as f64 / 1e6,
+        summary.seconds,
+        (summary.created + summary.updated + summary.unchanged + summary.failures.len()) as f64 / summary.seconds.max(1e-6),
+        summary.bytes as f64 / 1e6 / summary.seconds.max(1e-6),
+    );
+    for (file, reason) in &summary.failures {
+        println!("  FAILED {}: {reason}", file.display());
+    }
+    if summary.failures.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("{} file(s) failed", summary.failures.len())
+    }
+}
+
+#[allow(clippy::print_stdout)]
+async fn serve(config: Config, demo_books: Option<Vec<PathBuf>>) -> anyhow::Result<()> {
     telemetry::init_tracing(config.log_format, &config.log_filter);
     let mut app = Application::build(&config, Arc::new(SystemClock)).await?;
     let addr = app.local_addr()?;
@@ -182,9 +250,19 @@ async fn serve(config: Config, with_demo: bool) -> anyhow::Result<()> {
             ),
         }
     }
-    if with_demo {
+    if let Some(books) = demo_books {
         let admin = demo::find_admin(app.ctx()).await?;
         demo::seed(app.ctx(), &admin).await?;
+        match ingest::find_epubs(&books) {
+            Ok(files) if !files.is_empty() => {
+                println!("Cataloguing {} demo books...", files.len());
+                let summary = ingest::ingest_all(app.ctx(), files, false).await;
+                for (file, reason) in &summary.failures {
+                    println!("  could not ingest {}: {reason}", file.display());
+                }
+            }
+            _ => println!("No demo books found under {books:?}; the catalogue starts empty."),
+        }
         print_demo_guide(addr);
     }
     tracing::info!(%addr, "listening");

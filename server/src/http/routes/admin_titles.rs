@@ -1,0 +1,215 @@
+//! `/api/v1/admin/titles`: uploading EPUBs, editing metadata, suppressing titles.
+//! Consortium admins and library managers may change the catalogue; every staff member
+//! may look.
+
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use jieyue_protocol::api::TitleDetails;
+use jieyue_protocol::problem::Problem;
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::catalog::details;
+use crate::domain::{FieldError, Invalid, TitleId};
+use crate::http::AppState;
+use crate::http::extract::{Json, Path, StaffAuth};
+use crate::http::problem::ApiError;
+use crate::service::catalogue::{self, TitleChanges};
+use crate::service::ingest::{self, IngestError, IngestStatus};
+use crate::service::Error as ServiceError;
+use crate::store::audit::Actor;
+
+/// A title as staff see it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AdminTitle {
+    /// The public details.
+    #[serde(flatten)]
+    pub details: TitleDetails,
+    /// Hidden from the public catalogue.
+    pub suppressed: bool,
+    /// Ingest version.
+    pub version: i32,
+    /// The EPUB's unique identifier.
+    pub identifier: String,
+}
+
+/// The result of an upload.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UploadResult {
+    /// `created`, `updated` (a new version) or `unchanged` (the same file again).
+    pub status: String,
+    /// The title.
+    pub title: AdminTitle,
+}
+
+fn admin_title(title: &crate::domain::Title) -> AdminTitle {
+    AdminTitle {
+        details: details(title),
+        suppressed: title.suppressed,
+        version: title.version,
+        identifier: title.metadata.identifier.clone(),
+    }
+}
+
+/// Staff edits; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTitleRequest {
+    /// New title.
+    pub title: Option<String>,
+    /// New subjects (replaces the list).
+    pub subjects: Option<Vec<String>>,
+    /// New description (`null` clears it).
+    #[serde(default, deserialize_with = "crate::http::extract::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// `true` hides the title from the public catalogue and OPDS.
+    pub suppressed: Option<bool>,
+}
+
+fn ingest_error(err: IngestError) -> ApiError {
+    match err {
+        IngestError::Invalid(reason) => Invalid::from(FieldError::new("file", reason)).into(),
+        IngestError::Storage(e) => ServiceError::Internal(e.to_string()).into(),
+        IngestError::Service(e) => e.into(),
+    }
+}
+
+/// Upload one EPUB (multipart field `file`). The same file again is `unchanged`; a new
+/// file of the same book (same EPUB identifier) becomes its new version.
+#[utoipa::path(post, path = "/api/v1/admin/titles", tag = "admin",
+    security(("bearer" = [])),
+    request_body(content_type = "multipart/form-data", description = "A field `file` holding the EPUB"),
+    responses(
+        (status = 201, description = "Created", body = UploadResult),
+        (status = 200, description = "Updated or unchanged", body = UploadResult),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid EPUB; `errors[0].message` says why", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn upload(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    mut multipart: Multipart,
+) -> Result<(StatusCode, Json<UploadResult>), ApiError> {
+    if !catalogue::may_edit_catalogue(&auth.staff) {
+        return Err(ServiceError::Forbidden("only consortium admins and library managers add titles").into());
+    }
+    let work = state.ctx.catalogue.work_dir.clone();
+    tokio::fs::create_dir_all(&work)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("work directory: {e}")))?;
+    let path = work.join(format!("upload-{}.epub", Uuid::new_v4()));
+    let mut saved = false;
+    let result = async {
+        while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+            if field.name() != Some("file") {
+                continue;
+            }
+            let mut file = tokio::fs::File::create(&path)
+                .await
+                .map_err(|e| ServiceError::Internal(format!("saving the upload: {e}")))?;
+            while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                file.write_all(&chunk)
+                    .await
+                    .map_err(|e| ServiceError::Internal(format!("saving the upload: {e}")))?;
+            }
+            file.flush().await.map_err(|e| ServiceError::Internal(e.to_string()))?;
+            saved = true;
+            break;
+        }
+        if !saved {
+            return Err(Invalid::from(FieldError::new("file", "no file was uploaded")).into());
+        }
+        ingest::ingest_file(&state.ctx, &path, Actor::Staff(auth.staff.id))
+            .await
+            .map_err(ingest_error)
+    }
+    .await;
+    let _ = tokio::fs::remove_file(&path).await;
+    let ingested = result?;
+    let (status, code) = match ingested.status {
+        IngestStatus::Created => ("created", StatusCode::CREATED),
+        IngestStatus::Updated => ("updated", StatusCode::OK),
+        IngestStatus::Unchanged => ("unchanged", StatusCode::OK),
+    };
+    Ok((
+        code,
+        Json(UploadResult {
+            status: status.to_owned(),
+            title: admin_title(&ingested.title),
+        }),
+    ))
+}
+
+fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {
+    let status = err.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            jieyue_protocol::problem::ProblemType::PayloadTooLarge,
+            status,
+            "the upload is larger than the server accepts",
+        )
+    } else {
+        ApiError::new(jieyue_protocol::problem::ProblemType::MalformedRequest, StatusCode::BAD_REQUEST, err.body_text())
+    }
+}
+
+/// One title, suppressed or not.
+#[utoipa::path(get, path = "/api/v1/admin/titles/{id}", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Title id")),
+    responses((status = 200, body = AdminTitle), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get(State(state): State<AppState>, _auth: StaffAuth, Path(id): Path<Uuid>) -> Result<Json<AdminTitle>, ApiError> {
+    let title = catalogue::get_any(&state.ctx, TitleId(id)).await?;
+    Ok(Json(admin_title(&title)))
+}
+
+/// Edit a title's metadata, or suppress it from the public catalogue.
+#[utoipa::path(patch, path = "/api/v1/admin/titles/{id}", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Title id")),
+    request_body = UpdateTitleRequest,
+    responses(
+        (status = 200, body = AdminTitle),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Path(id): Path<Uuid>,
+    Json(request): Json<UpdateTitleRequest>,
+) -> Result<Json<AdminTitle>, ApiError> {
+    let mut errors = Vec::new();
+    let title = request.title.map(|t| t.trim().to_owned());
+    if title.as_ref().is_some_and(|t| t.is_empty() || t.chars().count() > 500) {
+        errors.push(FieldError::new("title", "must be 1-500 characters"));
+    }
+    let subjects = request.subjects.map(|list| {
+        let mut cleaned: Vec<String> = list.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+        cleaned.dedup();
+        cleaned
+    });
+    if subjects.as_ref().is_some_and(|s| s.len() > 50 || s.iter().any(|x| x.chars().count() > 200)) {
+        errors.push(FieldError::new("subjects", "at most 50 subjects of at most 200 characters"));
+    }
+    let description = request.description.map(|d| d.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()));
+    if description.as_ref().and_then(|d| d.as_ref()).is_some_and(|d| d.chars().count() > 10_000) {
+        errors.push(FieldError::new("description", "must be at most 10000 characters"));
+    }
+    if !errors.is_empty() {
+        return Err(Invalid(errors).into());
+    }
+    let changes = TitleChanges {
+        title,
+        subjects,
+        description,
+        suppressed: request.suppressed,
+    };
+    let title = catalogue::update(&state.ctx, &auth.staff, TitleId(id), changes).await?;
+    Ok(Json(admin_title(&title)))
+}

@@ -1,0 +1,397 @@
+//! The public catalogue: search, details, covers, and the encrypted package download
+//! (HTTP Range, ETag, `Cache-Control`: packages are the same for every reader, so a CDN
+//! may cache them).
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jieyue_protocol::api::{
+    CatalogFacets, CatalogPage, Contributor, FacetCount, IdentifierValue, TitleDetails, TitleLinks, TitleSummary,
+};
+use jieyue_protocol::encoding::{b64, unb64};
+use jieyue_protocol::problem::{Problem, ProblemType};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::domain::{FieldError, Invalid, Title, TitleId, Validator};
+use crate::http::AppState;
+use crate::http::extract::{Json, Path, Query};
+use crate::http::problem::ApiError;
+use crate::search::{SearchQuery, Sort};
+use crate::service::catalogue;
+
+/// Links of a title.
+pub(crate) fn links(title: &Title) -> TitleLinks {
+    let base = format!("/api/v1/catalog/{}", title.id);
+    TitleLinks {
+        cover: title.cover.as_ref().map(|_| format!("{base}/cover")),
+        thumbnail: title.thumbnail_key.as_ref().map(|_| format!("{base}/thumbnail")),
+        package: format!("{base}/package"),
+        self_: base,
+    }
+}
+
+pub(crate) fn summary(title: &Title) -> TitleSummary {
+    let m = &title.metadata;
+    TitleSummary {
+        id: title.id.0,
+        title: m.title.clone(),
+        subtitle: m.subtitle.clone(),
+        authors: m
+            .authors
+            .iter()
+            .map(|a| Contributor {
+                name: a.name.clone(),
+                role: a.role.clone(),
+            })
+            .collect(),
+        language: m.language.clone(),
+        layout: m.layout.as_str().to_owned(),
+        links: links(title),
+    }
+}
+
+pub(crate) fn details(title: &Title) -> TitleDetails {
+    let m = &title.metadata;
+    TitleDetails {
+        summary: summary(title),
+        publisher: m.publisher.clone(),
+        published: m.published.clone(),
+        subjects: m.subjects.clone(),
+        description: m.description.clone(),
+        identifiers: m
+            .identifiers
+            .iter()
+            .map(|i| IdentifierValue {
+                scheme: i.scheme.clone(),
+                value: i.value.clone(),
+            })
+            .collect(),
+        page_progression: m.page_progression.clone(),
+        package_size: title.package_size,
+        package_sha256: title.package_sha256.clone(),
+        updated_at: title.updated_at,
+    }
+}
+
+/// Catalogue search parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogParams {
+    /// Words to look for in titles, authors, subjects, publisher and description.
+    /// Simplified and traditional Chinese match each other; Latin is case-insensitive.
+    pub q: Option<String>,
+    /// Only this language (primary subtag: `zh`, `en`).
+    pub language: Option<String>,
+    /// Only this subject.
+    pub subject: Option<String>,
+    /// Only `reflowable` or `fixed` layout.
+    pub layout: Option<String>,
+    /// `relevance` (default), `title` or `newest`.
+    pub sort: Option<String>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Page size, 1-100 (default 20).
+    pub limit: Option<usize>,
+}
+
+/// A parsed search and the page it asks for.
+pub(crate) fn parse_search(params: CatalogParams) -> Result<SearchQuery, Invalid> {
+    let mut v = Validator::new();
+    let sort = v.check(match params.sort.as_deref().unwrap_or("relevance") {
+        "relevance" => Ok(Sort::Relevance),
+        "title" => Ok(Sort::Title),
+        "newest" => Ok(Sort::Newest),
+        _ => Err(FieldError::new("sort", "must be relevance, title or newest")),
+    });
+    let limit = v.check(match params.limit.unwrap_or(20) {
+        n @ 1..=100 => Ok(n),
+        _ => Err(FieldError::new("limit", "must be between 1 and 100")),
+    });
+    let offset = v.check(match params.cursor.as_deref() {
+        None => Ok(0),
+        Some(cursor) => decode_cursor(cursor).ok_or_else(|| FieldError::new("cursor", "is not a cursor from a previous page")),
+    });
+    let text = params.q.unwrap_or_default();
+    if text.chars().count() > 200 {
+        v.check::<()>(Err(FieldError::new("q", "must be at most 200 characters")));
+    }
+    v.build(|| {
+        Some(SearchQuery {
+            text,
+            language: params.language,
+            subject: params.subject,
+            layout: params.layout,
+            sort: sort?,
+            offset: offset?,
+            limit: limit?,
+        })
+    })
+}
+
+fn encode_cursor(offset: usize) -> String {
+    b64(format!("o{offset}"))
+}
+
+fn decode_cursor(cursor: &str) -> Option<usize> {
+    let text = String::from_utf8(unb64(cursor)?).ok()?;
+    text.strip_prefix('o')?.parse().ok().filter(|o| *o <= 100_000)
+}
+
+pub(crate) fn facets(facets: &crate::search::Facets) -> CatalogFacets {
+    let convert = |list: &Vec<(String, u64)>| {
+        list.iter()
+            .map(|(value, count)| FacetCount {
+                value: value.clone(),
+                count: *count,
+            })
+            .collect()
+    };
+    CatalogFacets {
+        language: convert(&facets.language),
+        subject: convert(&facets.subject),
+        layout: convert(&facets.layout),
+    }
+}
+
+/// Search or browse the catalogue (no login needed).
+#[utoipa::path(get, path = "/api/v1/catalog", tag = "catalogue",
+    params(CatalogParams),
+    responses(
+        (status = 200, body = CatalogPage),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn search(
+    State(state): State<AppState>,
+    Query(params): Query<CatalogParams>,
+) -> Result<Json<CatalogPage>, ApiError> {
+    let query = parse_search(params)?;
+    let (offset, limit) = (query.offset, query.limit);
+    let results = catalogue::search(&state.ctx, query).await?;
+    let next = offset + limit;
+    Ok(Json(CatalogPage {
+        items: results.titles.iter().map(summary).collect(),
+        total: results.total as u64,
+        facets: facets(&results.facets),
+        next_cursor: (next < results.total).then(|| encode_cursor(next)),
+    }))
+}
+
+/// A title's details.
+#[utoipa::path(get, path = "/api/v1/catalog/{id}", tag = "catalogue",
+    params(("id" = Uuid, Path, description = "Title id")),
+    responses((status = 200, body = TitleDetails), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<TitleDetails>, ApiError> {
+    let title = catalogue::get_public(&state.ctx, TitleId(id)).await?;
+    Ok(Json(details(&title)))
+}
+
+fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
+async fn image(state: &AppState, headers: &HeaderMap, id: Uuid, thumbnail: bool) -> Result<Response, ApiError> {
+    let title = catalogue::get_public(&state.ctx, TitleId(id)).await?;
+    let (key, media_type) = if thumbnail {
+        (title.thumbnail_key.clone(), "image/jpeg".to_owned())
+    } else {
+        match &title.cover {
+            Some((key, media)) => (Some(key.clone()), media.clone()),
+            None => (None, String::new()),
+        }
+    };
+    let key = key.ok_or(crate::service::Error::NotFound("cover"))?;
+    // Keys change with each version, so the key is a fine validator.
+    let etag = format!("\"{}\"", b64(ring::digest::digest(&ring::digest::SHA256, key.as_bytes()).as_ref()));
+    let cache = HeaderValue::from_static("public, max-age=86400");
+    if etag_matches(headers, &etag) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache.to_str().unwrap_or_default().to_owned())]).into_response());
+    }
+    let bytes = state
+        .ctx
+        .catalogue
+        .blobs
+        .get_bytes(&key)
+        .await
+        .map_err(|e| crate::service::Error::Internal(e.to_string()))?;
+    let mut response = Response::new(Body::from(bytes));
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&media_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    h.insert(header::CACHE_CONTROL, cache);
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, value);
+    }
+    Ok(response)
+}
+
+/// The title's cover image.
+#[utoipa::path(get, path = "/api/v1/catalog/{id}/cover", tag = "catalogue",
+    params(("id" = Uuid, Path, description = "Title id")),
+    responses((status = 200, description = "The image"), (status = 304, description = "Not modified"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn cover(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
+    image(&state, &headers, id, false).await
+}
+
+/// A small JPEG of the title's cover.
+#[utoipa::path(get, path = "/api/v1/catalog/{id}/thumbnail", tag = "catalogue",
+    params(("id" = Uuid, Path, description = "Title id")),
+    responses((status = 200, description = "JPEG thumbnail"), (status = 304, description = "Not modified"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn thumbnail(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
+    image(&state, &headers, id, true).await
+}
+
+/// What a `Range` header asks of an object of `size` bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RangeRequest {
+    /// No (usable) range: the whole object.
+    Full,
+    /// One satisfiable range, end exclusive.
+    Partial(std::ops::Range<u64>),
+    /// A syntactically valid range outside the object.
+    Unsatisfiable,
+}
+
+/// Parses a single `bytes=` range (RFC 9110 §14.1.2). Several ranges, or anything
+/// unparsable, get the whole object, as the RFC allows.
+pub(crate) fn parse_range(header: Option<&str>, size: u64) -> RangeRequest {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return RangeRequest::Full;
+    };
+    if spec.contains(',') {
+        return RangeRequest::Full;
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return RangeRequest::Full;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let range = match (first.parse::<u64>().ok(), last.parse::<u64>().ok()) {
+        (Some(start), Some(end)) if first.chars().all(|c| c.is_ascii_digit()) && start <= end => {
+            if start >= size {
+                return RangeRequest::Unsatisfiable;
+            }
+            start..end.saturating_add(1).min(size)
+        }
+        (Some(start), None) if last.is_empty() => {
+            if start >= size {
+                return RangeRequest::Unsatisfiable;
+            }
+            start..size
+        }
+        (None, Some(suffix)) if first.is_empty() => {
+            if suffix == 0 {
+                return RangeRequest::Unsatisfiable;
+            }
+            size.saturating_sub(suffix)..size
+        }
+        _ => return RangeRequest::Full,
+    };
+    if range.is_empty() { RangeRequest::Unsatisfiable } else { RangeRequest::Partial(range) }
+}
+
+/// The encrypted package. Supports `Range` (one range), `If-None-Match` and `If-Range`;
+/// the ETag is the package's SHA-256.
+#[utoipa::path(get, path = "/api/v1/catalog/{id}/package", tag = "catalogue",
+    params(("id" = Uuid, Path, description = "Title id")),
+    responses(
+        (status = 200, description = "The whole package", content_type = "application/epub+zip"),
+        (status = 206, description = "The requested range", content_type = "application/epub+zip"),
+        (status = 304, description = "Not modified"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 416, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn package(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
+    let title = catalogue::get_public(&state.ctx, TitleId(id)).await?;
+    let etag = format!("\"{}\"", title.package_sha256);
+    let size = title.package_size;
+    let common = |h: &mut HeaderMap| {
+        if let Ok(value) = HeaderValue::from_str(&etag) {
+            h.insert(header::ETAG, value);
+        }
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+        h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    };
+    if etag_matches(&headers, &etag) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        common(response.headers_mut());
+        return Ok(response);
+    }
+    let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    // If-Range: only honour the range if the client's copy is this version.
+    let if_range_ok = headers
+        .get(header::IF_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.trim() == etag);
+    let request = if if_range_ok { parse_range(range_header, size) } else { RangeRequest::Full };
+    let range = match request {
+        RangeRequest::Unsatisfiable => {
+            let mut response = ApiError::new(
+                ProblemType::MalformedRequest,
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                format!("the package has {size} bytes"),
+            )
+            .into_response();
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            return Ok(response);
+        }
+        RangeRequest::Partial(range) => Some(range),
+        RangeRequest::Full => None,
+    };
+    let stream = state
+        .ctx
+        .catalogue
+        .blobs
+        .get_stream(&title.package_key, range.clone())
+        .await
+        .map_err(|e| crate::service::Error::Internal(e.to_string()))?;
+    let served = stream.range.clone();
+    let mut response = Response::new(Body::from_stream(stream.body));
+    let h = response.headers_mut();
+    common(h);
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/epub+zip"));
+    if let Ok(value) = HeaderValue::from_str(&(served.end - served.start).to_string()) {
+        h.insert(header::CONTENT_LENGTH, value);
+    }
+    if range.is_some() {
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        if let Ok(value) = HeaderValue::from_str(&format!("bytes {}-{}/{}", served.start, served.end - 1, stream.size)) {
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
+        }
+    }
+    Ok(response.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_follow_rfc_9110() {
+        use RangeRequest::*;
+        assert_eq!(parse_range(None, 100), Full);
+        assert_eq!(parse_range(Some("bytes=0-9"), 100), Partial(0..10));
+        assert_eq!(parse_range(Some("bytes=90-"), 100), Partial(90..100));
+        assert_eq!(parse_range(Some("bytes=-10"), 100), Partial(90..100));
+        assert_eq!(parse_range(Some("bytes=-500"), 100), Partial(0..100));
+        assert_eq!(parse_range(Some("bytes=50-500"), 100), Partial(50..100));
+        assert_eq!(parse_range(Some("bytes=100-"), 100), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=-0"), 100), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=0-1,5-6"), 100), Full);
+        assert_eq!(parse_range(Some("bytes=9-0"), 100), Full);
+        assert_eq!(parse_range(Some("items=0-1"), 100), Full);
+        assert_eq!(parse_range(Some("bytes=x-1"), 100), Full);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_junk() {
+        assert_eq!(decode_cursor(&encode_cursor(40)), Some(40));
+        assert_eq!(decode_cursor("zzz"), None);
+        assert_eq!(decode_cursor(&b64("o999999999")), None);
+    }
+}
