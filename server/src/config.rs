@@ -43,6 +43,9 @@ pub struct Config {
     pub log_filter: String,
     /// Largest request body accepted, in bytes (uploads have their own limit).
     pub max_body_bytes: usize,
+    /// How often this replica applies catalogue changes made by other replicas to its
+    /// search index, in milliseconds.
+    pub search_sync_interval_ms: u64,
     /// Largest EPUB upload accepted, in bytes.
     pub max_upload_bytes: usize,
     /// Login sessions and lock-out.
@@ -106,6 +109,7 @@ impl Default for Config {
             log_filter: "info,sqlx=warn,sea_orm=warn".to_owned(),
             max_body_bytes: 64 * 1024,
             max_upload_bytes: 1024 * 1024 * 1024,
+            search_sync_interval_ms: 5000,
             auth: AuthConfig {
                 patron_session_days: 30,
                 staff_session_hours: 12,

@@ -60,6 +60,7 @@ pub struct Application {
     state: AppState,
     max_body_bytes: usize,
     max_upload_bytes: usize,
+    search_sync_interval: std::time::Duration,
     bootstrap: Option<Bootstrap>,
 }
 
@@ -163,6 +164,7 @@ impl Application {
             state,
             max_body_bytes: config.max_body_bytes,
             max_upload_bytes: config.max_upload_bytes,
+            search_sync_interval: std::time::Duration::from_millis(config.search_sync_interval_ms.max(10)),
             bootstrap,
         })
     }
@@ -193,10 +195,24 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let db = self.state.ctx.db.clone();
+        // Follow catalogue changes made by other replicas.
+        let sync_ctx = self.state.ctx.clone();
+        let interval = self.search_sync_interval;
+        let sync = tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                if let Err(err) = service::catalogue::sync_search(&sync_ctx).await {
+                    tracing::warn!(error = %err, "search index sync failed; retrying");
+                }
+            }
+        });
         let router = http::router(self.state, self.max_body_bytes, self.max_upload_bytes);
         let result = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
+        sync.abort();
         db.close().await;
         result
     }

@@ -143,6 +143,7 @@ pub async fn test_config(backend: Backend, data: &std::path::Path) -> Config {
         },
         bootstrap_admin_password: Some(ADMIN_PASSWORD.into()),
         create_keys_if_missing: true,
+        search_sync_interval_ms: 100,
         ..Config::default()
     }
 }
@@ -325,6 +326,53 @@ impl TestApp {
             "patron login failed: {reply:?}"
         );
         reply.body["token"].as_str().expect("token").to_owned()
+    }
+}
+
+/// A book from the shared corpus.
+pub fn corpus(relative: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus")
+        .join(relative)
+}
+
+impl TestApp {
+    /// Uploads EPUB bytes as `name` with a staff token (raw reply).
+    pub async fn upload_bytes(&self, token: &str, name: &str, bytes: Vec<u8>) -> Reply {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(name.to_owned())
+            .mime_str("application/epub+zip")
+            .expect("mime");
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let response = self
+            .client
+            .post(format!("{}/api/v1/admin/titles", self.base))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload sent");
+        Self::reply(response).await
+    }
+
+    /// Uploads a corpus book; returns the title id (panics unless it was catalogued).
+    pub async fn upload_corpus(&self, token: &str, relative: &str) -> String {
+        let bytes = std::fs::read(corpus(relative)).expect("corpus book");
+        let reply = self.upload_bytes(token, relative, bytes).await;
+        assert!(reply.status.is_success(), "upload of {relative} failed: {reply:?}");
+        reply.body["title"]["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Raw bytes of `GET path` with extra headers.
+    pub async fn get_bytes(&self, path: &str, headers: &[(&str, &str)]) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        (status, headers, response.bytes().await.expect("body").to_vec())
     }
 }
 

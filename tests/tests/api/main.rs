@@ -6,6 +6,7 @@
 #![allow(clippy::expect_used, clippy::panic)]
 
 mod auth;
+mod catalogue;
 mod conventions;
 mod keys;
 mod libraries;
