@@ -11,7 +11,8 @@ use uuid::Uuid;
 mod catalog;
 mod secret;
 pub use catalog::{
-    CatalogFacets, CatalogPage, Contributor, FacetCount, IdentifierValue, TitleDetails, TitleLinks, TitleSummary,
+    CatalogFacets, CatalogPage, Contributor, FacetCount, IdentifierValue, TitleDetails, TitleLinks,
+    TitleSummary,
 };
 pub use secret::SecretString;
 

@@ -54,7 +54,9 @@ impl Blobs {
     pub fn local(dir: &Path) -> Result<Self, BlobError> {
         std::fs::create_dir_all(dir)?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
-        Ok(Self { store: Arc::new(store) })
+        Ok(Self {
+            store: Arc::new(store),
+        })
     }
 
     /// A store from a URL: `file:///path`, or `s3://bucket/prefix` (with the `s3`
@@ -65,8 +67,12 @@ impl Blobs {
         }
         #[cfg(feature = "s3")]
         if url.starts_with("s3://") {
-            let store = object_store::aws::AmazonS3Builder::from_env().with_url(url).build()?;
-            return Ok(Self { store: Arc::new(store) });
+            let store = object_store::aws::AmazonS3Builder::from_env()
+                .with_url(url)
+                .build()?;
+            return Ok(Self {
+                store: Arc::new(store),
+            });
         }
         Err(BlobError::Config(format!(
             "unsupported storage URL {url:?} (file:// always; s3:// when built with the `s3` feature)"
@@ -74,7 +80,8 @@ impl Blobs {
     }
 
     fn path(key: &str) -> Result<ObjectPath, BlobError> {
-        ObjectPath::parse(key).map_err(|e| BlobError::Config(format!("bad object key {key:?}: {e}")))
+        ObjectPath::parse(key)
+            .map_err(|e| BlobError::Config(format!("bad object key {key:?}: {e}")))
     }
 
     /// Stores the file at `file` as `key`, streaming it in parts.
@@ -97,18 +104,28 @@ impl Blobs {
 
     /// Stores `bytes` as `key`.
     pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
-        self.store.put(&Self::path(key)?, PutPayload::from(bytes)).await?;
+        self.store
+            .put(&Self::path(key)?, PutPayload::from(bytes))
+            .await?;
         Ok(())
     }
 
     /// Reads all of `key` (for small objects: covers, thumbnails).
     pub async fn get_bytes(&self, key: &str) -> Result<Bytes, BlobError> {
-        let result = self.store.get(&Self::path(key)?).await.map_err(|e| not_found(key, e))?;
+        let result = self
+            .store
+            .get(&Self::path(key)?)
+            .await
+            .map_err(|e| not_found(key, e))?;
         Ok(result.bytes().await?)
     }
 
     /// Streams `key`, or bytes `range` of it.
-    pub async fn get_stream(&self, key: &str, range: Option<Range<u64>>) -> Result<BlobStream, BlobError> {
+    pub async fn get_stream(
+        &self,
+        key: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<BlobStream, BlobError> {
         let options = GetOptions {
             range: range.map(GetRange::Bounded),
             ..GetOptions::default()
@@ -127,7 +144,12 @@ impl Blobs {
 
     /// Size of `key`.
     pub async fn size(&self, key: &str) -> Result<u64, BlobError> {
-        Ok(self.store.head(&Self::path(key)?).await.map_err(|e| not_found(key, e))?.size)
+        Ok(self
+            .store
+            .head(&Self::path(key)?)
+            .await
+            .map_err(|e| not_found(key, e))?
+            .size)
     }
 
     /// Deletes `key` (missing is fine).
@@ -139,7 +161,10 @@ impl Blobs {
     }
 
     /// Every object under `prefix`, with its last-modified time.
-    pub async fn list(&self, prefix: &str) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, BlobError> {
+    pub async fn list(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, BlobError> {
         let prefix = Self::path(prefix)?;
         let mut stream = self.store.list(Some(&prefix));
         let mut out = Vec::new();
@@ -169,10 +194,19 @@ mod tests {
         let file = dir.path().join("f.bin");
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(&file, &data).expect("write");
-        blobs.put_file("packages/t/v1.epub", &file).await.expect("put");
-        assert_eq!(blobs.size("packages/t/v1.epub").await.expect("size"), data.len() as u64);
+        blobs
+            .put_file("packages/t/v1.epub", &file)
+            .await
+            .expect("put");
+        assert_eq!(
+            blobs.size("packages/t/v1.epub").await.expect("size"),
+            data.len() as u64
+        );
 
-        let mut stream = blobs.get_stream("packages/t/v1.epub", Some(1000..1100)).await.expect("get");
+        let mut stream = blobs
+            .get_stream("packages/t/v1.epub", Some(1000..1100))
+            .await
+            .expect("get");
         let mut got = Vec::new();
         while let Some(chunk) = stream.body.next().await {
             got.extend_from_slice(&chunk.expect("chunk"));
@@ -182,8 +216,14 @@ mod tests {
 
         assert_eq!(blobs.list("packages").await.expect("list").len(), 1);
         blobs.delete("packages/t/v1.epub").await.expect("delete");
-        blobs.delete("packages/t/v1.epub").await.expect("delete twice is fine");
-        assert!(matches!(blobs.get_bytes("packages/t/v1.epub").await, Err(BlobError::NotFound(_))));
+        blobs
+            .delete("packages/t/v1.epub")
+            .await
+            .expect("delete twice is fine");
+        assert!(matches!(
+            blobs.get_bytes("packages/t/v1.epub").await,
+            Err(BlobError::NotFound(_))
+        ));
         assert!(Blobs::from_url("ftp://x").is_err());
     }
 }

@@ -79,7 +79,10 @@ pub fn redact_url(url: &str) -> String {
 /// Opens and migrates the database, loads the keys, opens the object store and search
 /// index, and creates the first admin if there is no staff: everything a command needs
 /// short of the HTTP listener.
-pub async fn build_context(config: &Config, clock: Arc<dyn Clock>) -> Result<(Ctx, Option<Bootstrap>), StartupError> {
+pub async fn build_context(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<(Ctx, Option<Bootstrap>), StartupError> {
     {
         let url = config.effective_database_url();
         if url.starts_with("sqlite:") {
@@ -124,11 +127,16 @@ pub async fn build_context(config: &Config, clock: Arc<dyn Clock>) -> Result<(Ct
         }
         .map_err(|e| service::Error::Internal(format!("object store: {e}")))?;
         let index_dir = config.data_dir.join("index");
-        let search = tokio::task::spawn_blocking(move || crate::search::SearchIndex::open(&index_dir))
-            .await
-            .map_err(|e| service::Error::Internal(e.to_string()))?
-            .map_err(|e| service::Error::Internal(e.to_string()))?;
-        let catalogue = service::catalogue::Catalogue::new(blobs, Arc::new(search), config.data_dir.join("work"));
+        let search =
+            tokio::task::spawn_blocking(move || crate::search::SearchIndex::open(&index_dir))
+                .await
+                .map_err(|e| service::Error::Internal(e.to_string()))?
+                .map_err(|e| service::Error::Internal(e.to_string()))?;
+        let catalogue = service::catalogue::Catalogue::new(
+            blobs,
+            Arc::new(search),
+            config.data_dir.join("work"),
+        );
         let ctx = Ctx {
             db,
             clock,
@@ -164,7 +172,9 @@ impl Application {
             state,
             max_body_bytes: config.max_body_bytes,
             max_upload_bytes: config.max_upload_bytes,
-            search_sync_interval: std::time::Duration::from_millis(config.search_sync_interval_ms.max(10)),
+            search_sync_interval: std::time::Duration::from_millis(
+                config.search_sync_interval_ms.max(10),
+            ),
             bootstrap,
         })
     }

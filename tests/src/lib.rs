@@ -359,12 +359,19 @@ impl TestApp {
     pub async fn upload_corpus(&self, token: &str, relative: &str) -> String {
         let bytes = std::fs::read(corpus(relative)).expect("corpus book");
         let reply = self.upload_bytes(token, relative, bytes).await;
-        assert!(reply.status.is_success(), "upload of {relative} failed: {reply:?}");
+        assert!(
+            reply.status.is_success(),
+            "upload of {relative} failed: {reply:?}"
+        );
         reply.body["title"]["id"].as_str().expect("id").to_owned()
     }
 
     /// Raw bytes of `GET path` with extra headers.
-    pub async fn get_bytes(&self, path: &str, headers: &[(&str, &str)]) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+    pub async fn get_bytes(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
         let mut request = self.client.get(format!("{}{path}", self.base));
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -372,7 +379,11 @@ impl TestApp {
         let response = request.send().await.expect("sent");
         let status = response.status();
         let headers = response.headers().clone();
-        (status, headers, response.bytes().await.expect("body").to_vec())
+        (
+            status,
+            headers,
+            response.bytes().await.expect("body").to_vec(),
+        )
     }
 }
 

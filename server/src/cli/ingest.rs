@@ -60,10 +60,16 @@ pub async fn ingest_all(ctx: &Ctx, files: Vec<PathBuf>, quiet: bool) -> Summary 
         .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
         .collect();
     let total_bytes: u64 = sizes.iter().sum();
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(files.len() as u64) };
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(files.len() as u64)
+    };
     bar.set_style(
-        ProgressStyle::with_template("{bar:36.cyan/blue} {pos}/{len} books  {msg}  [{elapsed_precise}, ~{eta} left]")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{bar:36.cyan/blue} {pos}/{len} books  {msg}  [{elapsed_precise}, ~{eta} left]",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
     let done_bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));

@@ -117,7 +117,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys { action } => keys(&config, action),
         Command::Demo { data_dir, books } => {
             // The demo never touches the configured data unless pointed at it.
-            if config.database_url.as_deref().is_none_or(|u| u.starts_with("sqlite:")) {
+            if config
+                .database_url
+                .as_deref()
+                .is_none_or(|u| u.starts_with("sqlite:"))
+            {
                 config.database_url = None;
             }
             config.data_dir = data_dir;
@@ -191,10 +195,17 @@ fn toml_of(config: &Config) -> anyhow::Result<String> {
 }
 
 #[allow(clippy::print_stdout)]
-async fn ingest_command(config: Config, paths: Vec<PathBuf>, quiet: bool, grace_minutes: i64) -> anyhow::Result<()> {
+async fn ingest_command(
+    config: Config,
+    paths: Vec<PathBuf>,
+    quiet: bool,
+    grace_minutes: i64,
+) -> anyhow::Result<()> {
     telemetry::init_tracing(config.log_format, "warn");
     let (ctx, _) = crate::startup::build_context(&config, Arc::new(SystemClock)).await?;
-    let removed = crate::service::catalogue::remove_orphans(&ctx, chrono::Duration::minutes(grace_minutes)).await?;
+    let removed =
+        crate::service::catalogue::remove_orphans(&ctx, chrono::Duration::minutes(grace_minutes))
+            .await?;
     if removed > 0 {
         println!("Removed {removed} objects left by interrupted ingests.");
     }
@@ -216,7 +227,8 @@ async fn ingest_command(config: Config, paths: Vec<PathBuf>, quiet: bool, grace_
         summary.failures.len(),
         summary.bytes as f64 / 1e6,
         summary.seconds,
-        (summary.created + summary.updated + summary.unchanged + summary.failures.len()) as f64 / summary.seconds.max(1e-6),
+        (summary.created + summary.updated + summary.unchanged + summary.failures.len()) as f64
+            / summary.seconds.max(1e-6),
         summary.bytes as f64 / 1e6 / summary.seconds.max(1e-6),
     );
     for (file, reason) in &summary.failures {

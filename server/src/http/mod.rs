@@ -22,7 +22,10 @@ use utoipa_axum::routes;
 
 use crate::service::Ctx;
 use problem::ApiError;
-use routes::{admin_libraries, admin_patrons, admin_staff, admin_titles, catalog, opds, ops, reader, staff_auth};
+use routes::{
+    admin_libraries, admin_patrons, admin_staff, admin_titles, catalog, opds, ops, reader,
+    staff_auth,
+};
 
 /// What every handler can reach.
 #[derive(Clone)]

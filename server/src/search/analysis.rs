@@ -134,7 +134,11 @@ impl Tokenizer for JyTokenizer {
     type TokenStream<'a> = JyTokenStream;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> JyTokenStream {
-        let terms = if self.words { words(text) } else { grams(text, false) };
+        let terms = if self.words {
+            words(text)
+        } else {
+            grams(text, false)
+        };
         let tokens = terms
             .into_iter()
             .enumerate()
@@ -184,13 +188,19 @@ mod tests {
         assert_eq!(grams("红楼梦", false), ["红", "楼", "梦", "红楼", "楼梦"]);
         assert_eq!(grams("红楼", true), ["红楼"]);
         assert_eq!(grams("梦", true), ["梦"]);
-        assert_eq!(grams("Moby-Dick 白鲸记 2024", true), ["moby", "dick", "白鲸", "鲸记", "2024"]);
+        assert_eq!(
+            grams("Moby-Dick 白鲸记 2024", true),
+            ["moby", "dick", "白鲸", "鲸记", "2024"]
+        );
     }
 
     #[test]
     fn words_drop_punctuation() {
         let tokens = words("全唐诗，卷一");
         assert!(tokens.iter().all(|t| meaningful(t)), "{tokens:?}");
-        assert!(tokens.iter().any(|t| t == "全唐诗" || t == "唐诗"), "{tokens:?}");
+        assert!(
+            tokens.iter().any(|t| t == "全唐诗" || t == "唐诗"),
+            "{tokens:?}"
+        );
     }
 }

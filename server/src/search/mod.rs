@@ -14,11 +14,13 @@ use std::sync::Mutex;
 use tantivy::collector::{Count, FacetCollector, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
-    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
-    TextOptions, Value,
+    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
+    TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term, doc};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term, doc,
+};
 
 use crate::domain::{Title, TitleId};
 use analysis::JyTokenizer;
@@ -32,6 +34,11 @@ pub enum SearchError {
     /// The index directory could not be used.
     #[error("search index directory: {0}")]
     Io(#[from] std::io::Error),
+    /// Another process holds this index's writer (a running server, while a CLI
+    /// command works on the same data directory). That process follows the change log,
+    /// so nothing is lost.
+    #[error("another process is writing this search index")]
+    Busy,
     /// A stored document is missing its id.
     #[error("search index is inconsistent: {0}")]
     Corrupt(String),
@@ -131,14 +138,18 @@ fn schema() -> (Schema, Fields) {
 /// The search index.
 pub struct SearchIndex {
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    index: Index,
+    /// Taken on first write, so read-only users never lock the directory.
+    writer: Mutex<Option<IndexWriter>>,
     fields: Fields,
     seq_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SearchIndex").field("seq_file", &self.seq_file).finish_non_exhaustive()
+        f.debug_struct("SearchIndex")
+            .field("seq_file", &self.seq_file)
+            .finish_non_exhaustive()
     }
 }
 
@@ -150,7 +161,8 @@ impl SearchIndex {
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
         let (schema, fields) = schema();
-        let directory = tantivy::directory::MmapDirectory::open(dir).map_err(tantivy::TantivyError::from)?;
+        let directory =
+            tantivy::directory::MmapDirectory::open(dir).map_err(tantivy::TantivyError::from)?;
         let index = Index::open_or_create(directory, schema)?;
         Self::with_index(index, fields, Some(dir.join("applied_seq")))
     }
@@ -162,59 +174,85 @@ impl SearchIndex {
     }
 
     fn with_index(index: Index, fields: Fields, seq_file: Option<PathBuf>) -> Result<Self> {
-        index.tokenizers().register(JyTokenizer::WORDS, TextAnalyzer::from(JyTokenizer::words()));
-        index.tokenizers().register(JyTokenizer::GRAMS, TextAnalyzer::from(JyTokenizer::grams()));
+        index
+            .tokenizers()
+            .register(JyTokenizer::WORDS, TextAnalyzer::from(JyTokenizer::words()));
+        index
+            .tokenizers()
+            .register(JyTokenizer::GRAMS, TextAnalyzer::from(JyTokenizer::grams()));
         analysis::warm_up();
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let writer = index.writer_with_num_threads(1, WRITER_HEAP)?;
+        // Also pick up commits made by another process in the same directory (a CLI
+        // ingest while the server runs, or the other way round).
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .try_into()?;
         Ok(Self {
+            index,
             reader,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(None),
             fields,
             seq_file,
         })
     }
 
-    fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
-        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Runs `work` with the index writer (taking the directory lock the first time),
+    /// commits, and makes the change visible to searches.
+    fn write(&self, work: impl FnOnce(&mut IndexWriter) -> Result<()>) -> Result<()> {
+        let mut slot = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot.is_none() {
+            match self.index.writer_with_num_threads(1, WRITER_HEAP) {
+                Ok(writer) => *slot = Some(writer),
+                Err(tantivy::TantivyError::LockFailure(_, _)) => return Err(SearchError::Busy),
+                Err(other) => return Err(other.into()),
+            }
+        }
+        let Some(writer) = slot.as_mut() else {
+            return Err(SearchError::Busy);
+        };
+        work(writer)?;
+        writer.commit()?;
+        drop(slot);
+        self.reader.reload()?;
+        Ok(())
     }
 
     /// Replaces the documents of these titles (suppressed titles are removed), then
     /// commits and makes the change visible.
     pub fn upsert(&self, titles: &[Title]) -> Result<()> {
-        let mut writer = self.writer();
-        for title in titles {
-            writer.delete_term(Term::from_field_text(self.fields.id, &title.id.to_string()));
-            if !title.suppressed {
-                writer.add_document(self.document(title))?;
+        self.write(|writer| {
+            for title in titles {
+                writer.delete_term(Term::from_field_text(self.fields.id, &title.id.to_string()));
+                if !title.suppressed {
+                    writer.add_document(self.document(title))?;
+                }
             }
-        }
-        writer.commit()?;
-        drop(writer);
-        self.reader.reload()?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Removes titles.
     pub fn remove(&self, ids: &[TitleId]) -> Result<()> {
-        let mut writer = self.writer();
-        for id in ids {
-            writer.delete_term(Term::from_field_text(self.fields.id, &id.to_string()));
+        if ids.is_empty() {
+            return Ok(());
         }
-        writer.commit()?;
-        drop(writer);
-        self.reader.reload()?;
-        Ok(())
+        self.write(|writer| {
+            for id in ids {
+                writer.delete_term(Term::from_field_text(self.fields.id, &id.to_string()));
+            }
+            Ok(())
+        })
     }
 
     /// Empties the index (before a rebuild).
     pub fn clear(&self) -> Result<()> {
-        let mut writer = self.writer();
-        writer.delete_all_documents()?;
-        writer.commit()?;
-        drop(writer);
-        self.reader.reload()?;
-        Ok(())
+        self.write(|writer| {
+            writer.delete_all_documents()?;
+            Ok(())
+        })
     }
 
     fn document(&self, title: &Title) -> TantivyDocument {
@@ -243,7 +281,10 @@ impl SearchIndex {
             f.facets => Facet::from_path(["layout", m.layout.as_str()]),
         );
         if let Some(language) = &m.language {
-            document.add_facet(f.facets, Facet::from_path(["language", primary_language(language)]));
+            document.add_facet(
+                f.facets,
+                Facet::from_path(["language", primary_language(language)]),
+            );
         }
         for subject in &m.subjects {
             document.add_facet(f.facets, Facet::from_path(["subject", subject.as_str()]));
@@ -255,12 +296,20 @@ impl SearchIndex {
         let f = &self.fields;
         let term_in = |title: Field, body: Field, term: &str| -> Box<dyn Query> {
             let title_query: Box<dyn Query> = Box::new(BoostQuery::new(
-                Box::new(TermQuery::new(Term::from_field_text(title, term), IndexRecordOption::WithFreqs)),
+                Box::new(TermQuery::new(
+                    Term::from_field_text(title, term),
+                    IndexRecordOption::WithFreqs,
+                )),
                 3.0,
             ));
-            let body_query: Box<dyn Query> =
-                Box::new(TermQuery::new(Term::from_field_text(body, term), IndexRecordOption::WithFreqs));
-            Box::new(BooleanQuery::new(vec![(Occur::Should, title_query), (Occur::Should, body_query)]))
+            let body_query: Box<dyn Query> = Box::new(TermQuery::new(
+                Term::from_field_text(body, term),
+                IndexRecordOption::WithFreqs,
+            ));
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Should, title_query),
+                (Occur::Should, body_query),
+            ]))
         };
         let all_of = |terms: Vec<String>, title: Field, body: Field| -> Option<Box<dyn Query>> {
             if terms.is_empty() {
@@ -269,7 +318,10 @@ impl SearchIndex {
             let mut unique = terms;
             unique.sort();
             unique.dedup();
-            let clauses = unique.iter().map(|t| (Occur::Must, term_in(title, body, t))).collect();
+            let clauses = unique
+                .iter()
+                .map(|t| (Occur::Must, term_in(title, body, t)))
+                .collect();
             Some(Box::new(BooleanQuery::new(clauses)))
         };
         let by_grams = all_of(analysis::grams(text, true), f.title_grams, f.body_grams);
@@ -309,7 +361,10 @@ impl SearchIndex {
                 let facet = Facet::from_path([kind, value]);
                 clauses.push((
                     Occur::Must,
-                    Box::new(TermQuery::new(Term::from_facet(f.facets, &facet), IndexRecordOption::Basic)),
+                    Box::new(TermQuery::new(
+                        Term::from_facet(f.facets, &facet),
+                        IndexRecordOption::Basic,
+                    )),
                 ));
             }
         }
@@ -325,23 +380,36 @@ impl SearchIndex {
         for facet in ["/language", "/subject", "/layout"] {
             facet_collector.add_facet(facet);
         }
-        let sort = if query.sort == Sort::Relevance && !has_text { Sort::Newest } else { query.sort };
+        let sort = if query.sort == Sort::Relevance && !has_text {
+            Sort::Newest
+        } else {
+            query.sort
+        };
         let (addresses, total, facet_counts): (Vec<DocAddress>, usize, _) = match sort {
             Sort::Relevance => {
-                let (hits, total, facets) = searcher.search(&combined, &(top.order_by_score(), Count, facet_collector))?;
+                let (hits, total, facets) =
+                    searcher.search(&combined, &(top.order_by_score(), Count, facet_collector))?;
                 (hits.into_iter().map(|(_, a)| a).collect(), total, facets)
             }
             Sort::Title => {
                 let (hits, total, facets) = searcher.search(
                     &combined,
-                    &(top.order_by_string_fast_field("sort_title", Order::Asc), Count, facet_collector),
+                    &(
+                        top.order_by_string_fast_field("sort_title", Order::Asc),
+                        Count,
+                        facet_collector,
+                    ),
                 )?;
                 (hits.into_iter().map(|(_, a)| a).collect(), total, facets)
             }
             Sort::Newest => {
                 let (hits, total, facets) = searcher.search(
                     &combined,
-                    &(top.order_by_fast_field::<i64>("created", Order::Desc), Count, facet_collector),
+                    &(
+                        top.order_by_fast_field::<i64>("created", Order::Desc),
+                        Count,
+                        facet_collector,
+                    ),
                 )?;
                 (hits.into_iter().map(|(_, a)| a).collect(), total, facets)
             }
@@ -361,7 +429,11 @@ impl SearchIndex {
             let mut out: Vec<(String, u64)> = facet_counts
                 .get(root)
                 .map(|(facet, count)| {
-                    let value = facet.to_path().last().map(|s| (*s).to_owned()).unwrap_or_default();
+                    let value = facet
+                        .to_path()
+                        .last()
+                        .map(|s| (*s).to_owned())
+                        .unwrap_or_default();
                     (value, count)
                 })
                 .collect();
@@ -377,6 +449,11 @@ impl SearchIndex {
                 layout: counts("/layout"),
             },
         })
+    }
+
+    /// Makes commits by another process visible now.
+    pub fn reload(&self) -> Result<()> {
+        Ok(self.reader.reload()?)
     }
 
     /// Number of documents.

@@ -53,7 +53,9 @@ pub async fn sync_search(ctx: &Ctx) -> Result<usize> {
     let mut from = (catalogue.search.applied_seq() - LOOKBACK).max(0);
     loop {
         let changes = titles::changes_after(ctx.db.reader(), from, 1000).await?;
-        let Some(&(last, _)) = changes.last() else { break };
+        let Some(&(last, _)) = changes.last() else {
+            break;
+        };
         let ids: Vec<TitleId> = changes
             .iter()
             .map(|(_, id)| *id)
@@ -61,18 +63,34 @@ pub async fn sync_search(ctx: &Ctx) -> Result<usize> {
             .into_iter()
             .collect();
         let found = titles::get_many(ctx.db.reader(), &ids).await?;
-        let gone: Vec<TitleId> = ids.iter().filter(|id| !found.iter().any(|t| t.id == **id)).copied().collect();
+        let gone: Vec<TitleId> = ids
+            .iter()
+            .filter(|id| !found.iter().any(|t| t.id == **id))
+            .copied()
+            .collect();
         applied += found.len();
         let search = catalogue.search.clone();
         let high = last.max(search.applied_seq());
-        tokio::task::spawn_blocking(move || -> crate::search::Result<()> {
+        let outcome = tokio::task::spawn_blocking(move || -> crate::search::Result<()> {
             search.upsert(&found)?;
             search.remove(&gone)?;
             search.set_applied_seq(high)
         })
         .await
-        .map_err(|e| Error::Internal(format!("index task: {e}")))?
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        .map_err(|e| Error::Internal(format!("index task: {e}")))?;
+        match outcome {
+            Ok(()) => {}
+            // Another process owns this index's writer and follows the change log itself;
+            // just see what it has committed.
+            Err(crate::search::SearchError::Busy) => {
+                catalogue
+                    .search
+                    .reload()
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                return Ok(applied);
+            }
+            Err(other) => return Err(Error::Internal(other.to_string())),
+        }
         from = last;
     }
     Ok(applied)
@@ -91,7 +109,9 @@ pub async fn reindex(ctx: &Ctx) -> Result<u64> {
     let mut count = 0u64;
     loop {
         let ids = titles::ids_after(ctx.db.reader(), after, 500).await?;
-        let Some(last) = ids.last().copied() else { break };
+        let Some(last) = ids.last().copied() else {
+            break;
+        };
         let batch = titles::get_many(ctx.db.reader(), &ids).await?;
         count += batch.len() as u64;
         let search = search.clone();
@@ -101,7 +121,9 @@ pub async fn reindex(ctx: &Ctx) -> Result<u64> {
             .map_err(|e| Error::Internal(e.to_string()))?;
         after = Some(last);
     }
-    search.set_applied_seq(start_seq).map_err(|e| Error::Internal(e.to_string()))?;
+    search
+        .set_applied_seq(start_seq)
+        .map_err(|e| Error::Internal(e.to_string()))?;
     // Changes made during the rebuild are re-applied from `start_seq`.
     sync_search(ctx).await?;
     Ok(count)
@@ -147,12 +169,17 @@ pub async fn get_public(ctx: &Ctx, id: TitleId) -> Result<Title> {
 
 /// A title as staff see it (suppressed ones too).
 pub async fn get_any(ctx: &Ctx, id: TitleId) -> Result<Title> {
-    titles::get(ctx.db.reader(), id).await?.ok_or(Error::NotFound("title"))
+    titles::get(ctx.db.reader(), id)
+        .await?
+        .ok_or(Error::NotFound("title"))
 }
 
 /// Who may change the catalogue: consortium admins and library managers.
 pub fn may_edit_catalogue(staff: &Staff) -> bool {
-    matches!(staff.role, StaffRole::ConsortiumAdmin | StaffRole::LibraryManager)
+    matches!(
+        staff.role,
+        StaffRole::ConsortiumAdmin | StaffRole::LibraryManager
+    )
 }
 
 /// Staff edits to a title's descriptive metadata.
@@ -171,11 +198,15 @@ pub struct TitleChanges {
 /// Applies staff edits to a title; the search index follows.
 pub async fn update(ctx: &Ctx, actor: &Staff, id: TitleId, changes: TitleChanges) -> Result<Title> {
     if !may_edit_catalogue(actor) {
-        return Err(Error::Forbidden("only consortium admins and library managers edit the catalogue"));
+        return Err(Error::Forbidden(
+            "only consortium admins and library managers edit the catalogue",
+        ));
     }
     let now = ctx.clock.now();
     let txn = ctx.db.begin_write().await?;
-    let mut title = titles::get(&txn, id).await?.ok_or(Error::NotFound("title"))?;
+    let mut title = titles::get(&txn, id)
+        .await?
+        .ok_or(Error::NotFound("title"))?;
     if let Some(text) = &changes.title {
         title.metadata.title = text.clone();
         title.metadata.sort_title = crate::domain::sort_key(text);

@@ -39,7 +39,8 @@ fn to_domain(m: title::Model) -> Result<Title> {
             subjects: json(m.subjects, "subjects")?,
             description: m.description,
             identifiers: json(m.identifiers, "identifiers")?,
-            layout: Layout::parse(&m.layout).ok_or_else(|| corrupt(format!("layout {:?}", m.layout)))?,
+            layout: Layout::parse(&m.layout)
+                .ok_or_else(|| corrupt(format!("layout {:?}", m.layout)))?,
             page_progression: m.page_progression,
         },
         version: m.version,
@@ -119,11 +120,18 @@ pub async fn update(conn: &impl ConnectionTrait, title: &Title) -> Result<()> {
 
 /// One title (suppressed ones too: callers decide who may see them).
 pub async fn get(conn: &impl ConnectionTrait, id: TitleId) -> Result<Option<Title>> {
-    Titles::find_by_id(id.0).one(conn).await?.map(to_domain).transpose()
+    Titles::find_by_id(id.0)
+        .one(conn)
+        .await?
+        .map(to_domain)
+        .transpose()
 }
 
 /// The title with this EPUB unique identifier.
-pub async fn get_by_identifier(conn: &impl ConnectionTrait, identifier: &str) -> Result<Option<Title>> {
+pub async fn get_by_identifier(
+    conn: &impl ConnectionTrait,
+    identifier: &str,
+) -> Result<Option<Title>> {
     Titles::find()
         .filter(title::Column::Identifier.eq(identifier))
         .one(conn)
@@ -141,7 +149,8 @@ pub async fn get_many(conn: &impl ConnectionTrait, ids: &[TitleId]) -> Result<Ve
         .filter(title::Column::Id.is_in(ids.iter().map(|i| i.0)))
         .all(conn)
         .await?;
-    let mut by_id: std::collections::HashMap<Uuid, title::Model> = rows.into_iter().map(|m| (m.id, m)).collect();
+    let mut by_id: std::collections::HashMap<Uuid, title::Model> =
+        rows.into_iter().map(|m| (m.id, m)).collect();
     ids.iter()
         .filter_map(|id| by_id.remove(&id.0))
         .map(to_domain)
@@ -163,7 +172,11 @@ pub async fn newest(
         select = select.filter(
             sea_orm::Condition::any()
                 .add(title::Column::CreatedAt.lt(at))
-                .add(title::Column::CreatedAt.eq(at).and(title::Column::Id.lt(id.0))),
+                .add(
+                    title::Column::CreatedAt
+                        .eq(at)
+                        .and(title::Column::Id.lt(id.0)),
+                ),
         );
     }
     select
@@ -178,7 +191,11 @@ pub async fn newest(
 }
 
 /// Every title id (for rebuilding the search index), in batches after `after`.
-pub async fn ids_after(conn: &impl ConnectionTrait, after: Option<TitleId>, limit: u64) -> Result<Vec<TitleId>> {
+pub async fn ids_after(
+    conn: &impl ConnectionTrait,
+    after: Option<TitleId>,
+    limit: u64,
+) -> Result<Vec<TitleId>> {
     let mut select = Titles::find().select_only().column(title::Column::Id);
     if let Some(after) = after {
         select = select.filter(title::Column::Id.gt(after.0));
@@ -195,7 +212,9 @@ pub async fn ids_after(conn: &impl ConnectionTrait, after: Option<TitleId>, limi
 }
 
 /// Every object key a title refers to (packages, covers, thumbnails).
-pub async fn referenced_keys(conn: &impl ConnectionTrait) -> Result<std::collections::HashSet<String>> {
+pub async fn referenced_keys(
+    conn: &impl ConnectionTrait,
+) -> Result<std::collections::HashSet<String>> {
     let rows: Vec<(String, Option<String>, Option<String>)> = Titles::find()
         .select_only()
         .column(title::Column::PackageKey)
@@ -211,7 +230,11 @@ pub async fn referenced_keys(conn: &impl ConnectionTrait) -> Result<std::collect
 }
 
 /// Changes after `seq`, oldest first: `(seq, title)`.
-pub async fn changes_after(conn: &impl ConnectionTrait, seq: i64, limit: u64) -> Result<Vec<(i64, TitleId)>> {
+pub async fn changes_after(
+    conn: &impl ConnectionTrait,
+    seq: i64,
+    limit: u64,
+) -> Result<Vec<(i64, TitleId)>> {
     Ok(catalogue_change::Entity::find()
         .filter(catalogue_change::Column::Seq.gt(seq))
         .order_by_asc(catalogue_change::Column::Seq)

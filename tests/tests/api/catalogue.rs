@@ -12,31 +12,42 @@ use serde_json::json;
 
 /// The content key of a title, as only the server can open it.
 async fn content_key(app: &TestApp, id: &str) -> ContentKey {
-    let db = store::Db::connect(&app.config.effective_database_url(), 2).await.expect("db");
+    let db = store::Db::connect(&app.config.effective_database_url(), 2)
+        .await
+        .expect("db");
     let title = store::titles::get(db.reader(), TitleId(id.parse().expect("uuid")))
         .await
         .expect("query")
         .expect("title");
     let ring = keys::load(&app.config.effective_keys_dir()).expect("keys");
     let sealed = SealedKey::from_text(&title.content_key_sealed).expect("sealed");
-    let opened = ring.master.open(&sealed, title.id.0.as_bytes()).expect("opens");
+    let opened = ring
+        .master
+        .open(&sealed, title.id.0.as_bytes())
+        .expect("opens");
     ContentKey::from_slice(&opened).expect("key")
 }
 
 fn entry(epub: &[u8], name: &str) -> Vec<u8> {
     let mut archive = zip::ZipArchive::new(Cursor::new(epub)).expect("zip");
     let mut out = Vec::new();
-    archive.by_name(name).expect("entry").read_to_end(&mut out).expect("read");
+    archive
+        .by_name(name)
+        .expect("entry")
+        .read_to_end(&mut out)
+        .expect("read");
     out
 }
 
 /// A tiny valid EPUB with the given title and identifier.
 pub fn make_epub(title: &str, identifier: &str, chapter: &str) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     zip.start_file("mimetype", stored).expect("zip");
     zip.write_all(b"application/epub+zip").expect("zip");
-    zip.start_file("META-INF/container.xml", stored).expect("zip");
+    zip.start_file("META-INF/container.xml", stored)
+        .expect("zip");
     zip.write_all(br#"<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>"#).expect("zip");
     zip.start_file("OEBPS/content.opf", stored).expect("zip");
     let opf = format!(
@@ -46,7 +57,13 @@ pub fn make_epub(title: &str, identifier: &str, chapter: &str) -> Vec<u8> {
     zip.start_file("OEBPS/nav.xhtml", stored).expect("zip");
     zip.write_all(br#"<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"><body><nav epub:type="toc"><ol><li><a href="c1.xhtml">1</a></li></ol></nav></body></html>"#).expect("zip");
     zip.start_file("OEBPS/c1.xhtml", stored).expect("zip");
-    zip.write_all(format!("<html xmlns=\"http://www.w3.org/1999/xhtml\"><body><p>{chapter}</p></body></html>").as_bytes()).expect("zip");
+    zip.write_all(
+        format!(
+            "<html xmlns=\"http://www.w3.org/1999/xhtml\"><body><p>{chapter}</p></body></html>"
+        )
+        .as_bytes(),
+    )
+    .expect("zip");
     zip.finish().expect("zip").into_inner()
 }
 
@@ -64,15 +81,22 @@ async fn uploading_a_book_catalogues_it_with_a_decryptable_package(app: TestApp)
     assert_eq!(details.body["language"], "zh-Hans");
     assert_eq!(details.body["layout"], "reflowable");
 
-    let (status, headers, package) = app.get_bytes(&format!("/api/v1/catalog/{id}/package"), &[]).await;
+    let (status, headers, package) = app
+        .get_bytes(&format!("/api/v1/catalog/{id}/package"), &[])
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers["content-length"], package.len().to_string().as_str());
-    let digest = jieyue_protocol::encoding::hex(ring::digest::digest(&ring::digest::SHA256, &package));
+    assert_eq!(
+        headers["content-length"],
+        package.len().to_string().as_str()
+    );
+    let digest =
+        jieyue_protocol::encoding::hex(ring::digest::digest(&ring::digest::SHA256, &package));
     assert_eq!(details.body["package_sha256"], digest.as_str());
     assert_eq!(headers["etag"], format!("\"{digest}\"").as_str());
 
     let key = content_key(&app, &id).await;
-    let mut reader = PackageReader::open(Cursor::new(package), &key).expect("package opens with the title's key");
+    let mut reader = PackageReader::open(Cursor::new(package), &key)
+        .expect("package opens with the title's key");
     let chapter = reader
         .manifest()
         .resources
@@ -81,33 +105,57 @@ async fn uploading_a_book_catalogues_it_with_a_decryptable_package(app: TestApp)
         .expect("an encrypted chapter")
         .path
         .clone();
-    assert_eq!(reader.read(&chapter).expect("decrypts"), entry(&source, &chapter));
+    assert_eq!(
+        reader.read(&chapter).expect("decrypts"),
+        entry(&source, &chapter)
+    );
 }
 
 async fn the_same_file_is_unchanged_and_a_new_version_keeps_the_content_key(app: TestApp) {
     let admin = app.admin_token().await;
-    let first = make_epub("红楼梦", "urn:uuid:5f1a0c0e-0000-4000-8000-000000000001", "第一回");
+    let first = make_epub(
+        "红楼梦",
+        "urn:uuid:5f1a0c0e-0000-4000-8000-000000000001",
+        "第一回",
+    );
     let created = app.upload_bytes(&admin, "hlm.epub", first.clone()).await;
     assert_eq!(created.status, StatusCode::CREATED);
     let id = created.body["title"]["id"].as_str().expect("id").to_owned();
     let key_before = content_key(&app, &id).await;
 
     let again = app.upload_bytes(&admin, "hlm.epub", first).await;
-    assert_eq!((again.status, again.body["status"].as_str()), (StatusCode::OK, Some("unchanged")));
+    assert_eq!(
+        (again.status, again.body["status"].as_str()),
+        (StatusCode::OK, Some("unchanged"))
+    );
     assert_eq!(again.body["title"]["version"], 1);
 
-    let revised = make_epub("红楼梦（修订版）", "urn:uuid:5f1a0c0e-0000-4000-8000-000000000001", "第一回 甄士隐梦幻识通灵");
+    let revised = make_epub(
+        "红楼梦（修订版）",
+        "urn:uuid:5f1a0c0e-0000-4000-8000-000000000001",
+        "第一回 甄士隐梦幻识通灵",
+    );
     let updated = app.upload_bytes(&admin, "hlm2.epub", revised).await;
-    assert_eq!((updated.status, updated.body["status"].as_str()), (StatusCode::OK, Some("updated")));
+    assert_eq!(
+        (updated.status, updated.body["status"].as_str()),
+        (StatusCode::OK, Some("updated"))
+    );
     assert_eq!(updated.body["title"]["id"], id.as_str(), "same title");
     assert_eq!(updated.body["title"]["version"], 2);
-    assert_ne!(updated.body["title"]["package_sha256"], created.body["title"]["package_sha256"]);
+    assert_ne!(
+        updated.body["title"]["package_sha256"],
+        created.body["title"]["package_sha256"]
+    );
 
     // Licences already issued carry the old key: it must open the new package.
     assert!(content_key(&app, &id).await == key_before);
-    let (_, _, package) = app.get_bytes(&format!("/api/v1/catalog/{id}/package"), &[]).await;
-    let mut reader = PackageReader::open(Cursor::new(package), &key_before).expect("old key opens the new version");
-    let chapter = String::from_utf8(reader.read("OEBPS/c1.xhtml").expect("chapter")).expect("utf-8");
+    let (_, _, package) = app
+        .get_bytes(&format!("/api/v1/catalog/{id}/package"), &[])
+        .await;
+    let mut reader = PackageReader::open(Cursor::new(package), &key_before)
+        .expect("old key opens the new version");
+    let chapter =
+        String::from_utf8(reader.read("OEBPS/c1.xhtml").expect("chapter")).expect("utf-8");
     assert!(chapter.contains("甄士隐"), "{chapter}");
 }
 
@@ -117,7 +165,8 @@ async fn broken_epubs_are_refused_with_a_reason_and_nothing_is_stored(app: TestA
     let traversal = {
         let mut bytes = good.clone();
         let mut zip = zip::ZipWriter::new_append(Cursor::new(&mut bytes)).expect("append");
-        zip.start_file("../../evil.sh", zip::write::SimpleFileOptions::default()).expect("zip");
+        zip.start_file("../../evil.sh", zip::write::SimpleFileOptions::default())
+            .expect("zip");
         zip.write_all(b"#!/bin/sh").expect("zip");
         zip.finish().expect("zip");
         bytes
@@ -125,21 +174,32 @@ async fn broken_epubs_are_refused_with_a_reason_and_nothing_is_stored(app: TestA
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("truncated", good[..good.len() / 2].to_vec(), "EPUB"),
         ("garbage", b"this is not a zip file".to_vec(), "EPUB"),
-        ("no-opf", {
-            let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-            zip.start_file("mimetype", zip::write::SimpleFileOptions::default()).expect("zip");
-            zip.write_all(b"application/epub+zip").expect("zip");
-            zip.finish().expect("zip").into_inner()
-        }, "EPUB"),
+        (
+            "no-opf",
+            {
+                let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+                zip.start_file("mimetype", zip::write::SimpleFileOptions::default())
+                    .expect("zip");
+                zip.write_all(b"application/epub+zip").expect("zip");
+                zip.finish().expect("zip").into_inner()
+            },
+            "EPUB",
+        ),
         ("bad-xml", make_epub("<<broken", "urn:bad", "z"), "EPUB"),
         ("traversal", traversal, "../../evil.sh"),
     ];
     for (name, bytes, expected) in cases {
         let reply = app.upload_bytes(&admin, name, bytes).await;
-        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {reply:?}");
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name}: {reply:?}"
+        );
         assert_eq!(reply.problem(), "validation");
         assert_eq!(reply.body["errors"][0]["field"], "file");
-        let message = reply.body["errors"][0]["message"].as_str().unwrap_or_default();
+        let message = reply.body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
         assert!(message.contains(expected), "{name}: {message}");
     }
     let catalogue = app.get("/api/v1/catalog", None).await;
@@ -168,13 +228,24 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 async fn search_understands_chinese_and_latin(app: TestApp) {
     let admin = app.admin_token().await;
-    for book in ["zh/lunyu.epub", "zh/quantangshi-001.epub", "zh/tangshi300.epub", "epub3/moby-dick.epub"] {
+    for book in [
+        "zh/lunyu.epub",
+        "zh/quantangshi-001.epub",
+        "zh/tangshi300.epub",
+        "epub3/moby-dick.epub",
+    ] {
         app.upload_corpus(&admin, book).await;
     }
-    app.upload_bytes(&admin, "hlm.epub", make_epub("红楼梦", "urn:hlm", "第一回")).await;
+    app.upload_bytes(&admin, "hlm.epub", make_epub("红楼梦", "urn:hlm", "第一回"))
+        .await;
 
     let titles = |reply: &jieyue_tests::Reply| -> Vec<String> {
-        reply.body["items"].as_array().expect("items").iter().map(|i| i["title"].as_str().unwrap_or_default().to_owned()).collect()
+        reply.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["title"].as_str().unwrap_or_default().to_owned())
+            .collect()
     };
     let search = |q: &str| {
         let path = format!("/api/v1/catalog?q={}", urlencode(q));
@@ -184,13 +255,25 @@ async fn search_understands_chinese_and_latin(app: TestApp) {
     // Two characters of a longer word.
     assert!(titles(&search("红楼").await).iter().any(|t| t == "红楼梦"));
     // Simplified finds traditional, and the other way round.
-    assert!(titles(&search("全唐诗").await).iter().any(|t| t.starts_with("御定全唐詩")));
-    assert!(titles(&search("紅樓夢").await).iter().any(|t| t == "红楼梦"));
+    assert!(
+        titles(&search("全唐诗").await)
+            .iter()
+            .any(|t| t.starts_with("御定全唐詩"))
+    );
+    assert!(
+        titles(&search("紅樓夢").await)
+            .iter()
+            .any(|t| t == "红楼梦")
+    );
     // Case-insensitive Latin, and mixed text.
     assert_eq!(titles(&search("MOBY").await), ["Moby-Dick"]);
     assert_eq!(titles(&search("moby dick").await), ["Moby-Dick"]);
     // Authors and subjects are searched too.
-    assert!(titles(&search("曹雪芹").await).iter().any(|t| t == "红楼梦"));
+    assert!(
+        titles(&search("曹雪芹").await)
+            .iter()
+            .any(|t| t == "红楼梦")
+    );
     // Nothing matches nonsense, and punctuation alone matches nothing.
     assert_eq!(search("完全不存在的书名").await.body["total"], 0);
     assert_eq!(search("，。！").await.body["total"], 0);
@@ -198,8 +281,16 @@ async fn search_understands_chinese_and_latin(app: TestApp) {
     // Facets, filters and paging.
     let all = app.get("/api/v1/catalog?limit=2", None).await;
     assert_eq!(all.body["total"], 5);
-    let languages: Vec<&str> = all.body["facets"]["language"].as_array().expect("facets").iter().filter_map(|f| f["value"].as_str()).collect();
-    assert!(languages.contains(&"zh") && languages.contains(&"en"), "{languages:?}");
+    let languages: Vec<&str> = all.body["facets"]["language"]
+        .as_array()
+        .expect("facets")
+        .iter()
+        .filter_map(|f| f["value"].as_str())
+        .collect();
+    assert!(
+        languages.contains(&"zh") && languages.contains(&"en"),
+        "{languages:?}"
+    );
     let english = app.get("/api/v1/catalog?language=en", None).await;
     assert_eq!(titles(&english), ["Moby-Dick"]);
     let mut seen = Vec::new();
@@ -221,38 +312,68 @@ async fn search_understands_chinese_and_latin(app: TestApp) {
 }
 
 fn urlencode(text: &str) -> String {
-    text.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 async fn package_downloads_honour_ranges_and_validators(app: TestApp) {
     let admin = app.admin_token().await;
-    let id = app.upload_corpus(&admin, "epub3/childrens-literature.epub").await;
+    let id = app
+        .upload_corpus(&admin, "epub3/childrens-literature.epub")
+        .await;
     let path = format!("/api/v1/catalog/{id}/package");
     let (_, headers, full) = app.get_bytes(&path, &[]).await;
     let etag = headers["etag"].to_str().expect("etag").to_owned();
     assert_eq!(headers["accept-ranges"], "bytes");
-    assert!(headers["cache-control"].to_str().expect("ascii").contains("public"));
+    assert!(
+        headers["cache-control"]
+            .to_str()
+            .expect("ascii")
+            .contains("public")
+    );
 
     let (status, headers, part) = app.get_bytes(&path, &[("range", "bytes=1000-4095")]).await;
     assert_eq!(status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(part, full[1000..4096]);
-    assert_eq!(headers["content-range"], format!("bytes 1000-4095/{}", full.len()).as_str());
+    assert_eq!(
+        headers["content-range"],
+        format!("bytes 1000-4095/{}", full.len()).as_str()
+    );
 
     let (status, _, tail) = app.get_bytes(&path, &[("range", "bytes=-100")]).await;
     assert_eq!(status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(tail, full[full.len() - 100..]);
 
-    let (status, headers, _) = app.get_bytes(&path, &[("range", &format!("bytes={}-", full.len()))]).await;
+    let (status, headers, _) = app
+        .get_bytes(&path, &[("range", &format!("bytes={}-", full.len()))])
+        .await;
     assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE);
-    assert_eq!(headers["content-range"], format!("bytes */{}", full.len()).as_str());
+    assert_eq!(
+        headers["content-range"],
+        format!("bytes */{}", full.len()).as_str()
+    );
 
     let (status, _, body) = app.get_bytes(&path, &[("if-none-match", &etag)]).await;
     assert_eq!((status, body.len()), (StatusCode::NOT_MODIFIED, 0));
     // A stale If-Range gets the whole, current package.
-    let (status, _, body) = app.get_bytes(&path, &[("range", "bytes=0-9"), ("if-range", "\"stale\"")]).await;
+    let (status, _, body) = app
+        .get_bytes(&path, &[("range", "bytes=0-9"), ("if-range", "\"stale\"")])
+        .await;
     assert_eq!((status, body.len()), (StatusCode::OK, full.len()));
 
-    let missing = app.get(&format!("/api/v1/catalog/{}/package", uuid::Uuid::nil()), None).await;
+    let missing = app
+        .get(
+            &format!("/api/v1/catalog/{}/package", uuid::Uuid::nil()),
+            None,
+        )
+        .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
 
@@ -260,14 +381,28 @@ async fn covers_and_thumbnails_are_served_with_validators(app: TestApp) {
     let admin = app.admin_token().await;
     let id = app.upload_corpus(&admin, "epub3/moby-dick.epub").await;
     let details = app.get(&format!("/api/v1/catalog/{id}"), None).await;
-    let cover = details.body["links"]["cover"].as_str().expect("cover link").to_owned();
-    let thumbnail = details.body["links"]["thumbnail"].as_str().expect("thumbnail link").to_owned();
+    let cover = details.body["links"]["cover"]
+        .as_str()
+        .expect("cover link")
+        .to_owned();
+    let thumbnail = details.body["links"]["thumbnail"]
+        .as_str()
+        .expect("thumbnail link")
+        .to_owned();
     let (status, headers, bytes) = app.get_bytes(&cover, &[]).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(headers["content-type"].to_str().expect("ascii").starts_with("image/"));
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("image/")
+    );
     assert!(!bytes.is_empty());
     let (status, headers, bytes) = app.get_bytes(&thumbnail, &[]).await;
-    assert_eq!((status, headers["content-type"].to_str().expect("ascii")), (StatusCode::OK, "image/jpeg"));
+    assert_eq!(
+        (status, headers["content-type"].to_str().expect("ascii")),
+        (StatusCode::OK, "image/jpeg")
+    );
     assert_eq!(&bytes[..2], [0xFF, 0xD8], "a JPEG");
     let etag = headers["etag"].to_str().expect("etag").to_owned();
     let (status, _, _) = app.get_bytes(&thumbnail, &[("if-none-match", &etag)]).await;
@@ -278,28 +413,66 @@ async fn suppressed_titles_leave_the_public_catalogue(app: TestApp) {
     let world = TwoLibraries::create(&app).await;
     let id = app.upload_corpus(&world.admin, "zh/daxue.epub").await;
     let path = format!("/api/v1/admin/titles/{id}");
-    let by_librarian = app.patch(&path, Some(&world.city_librarian), json!({ "suppressed": true })).await;
+    let by_librarian = app
+        .patch(
+            &path,
+            Some(&world.city_librarian),
+            json!({ "suppressed": true }),
+        )
+        .await;
     assert_eq!(by_librarian.status, StatusCode::FORBIDDEN);
-    let upload_by_librarian = app.upload_bytes(&world.city_librarian, "x.epub", make_epub("x", "urn:x", "y")).await;
+    let upload_by_librarian = app
+        .upload_bytes(
+            &world.city_librarian,
+            "x.epub",
+            make_epub("x", "urn:x", "y"),
+        )
+        .await;
     assert_eq!(upload_by_librarian.status, StatusCode::FORBIDDEN);
 
     let edited = app
-        .patch(&path, Some(&world.city_manager), json!({ "subjects": ["儒家", "经典"], "description": "四书之一" }))
+        .patch(
+            &path,
+            Some(&world.city_manager),
+            json!({ "subjects": ["儒家", "经典"], "description": "四书之一" }),
+        )
         .await;
     assert_eq!(edited.status, StatusCode::OK, "{edited:?}");
     assert_eq!(edited.body["subjects"], json!(["儒家", "经典"]));
-    let by_subject = app.get("/api/v1/catalog?subject=%E5%84%92%E5%AE%B6", None).await;
+    let by_subject = app
+        .get("/api/v1/catalog?subject=%E5%84%92%E5%AE%B6", None)
+        .await;
     assert_eq!(by_subject.body["total"], 1, "the index follows edits");
 
-    let hidden = app.patch(&path, Some(&world.admin), json!({ "suppressed": true })).await;
+    let hidden = app
+        .patch(&path, Some(&world.admin), json!({ "suppressed": true }))
+        .await;
     assert_eq!(hidden.body["suppressed"], true);
-    assert_eq!(app.get(&format!("/api/v1/catalog/{id}"), None).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get(&format!("/api/v1/catalog/{id}/package"), None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&format!("/api/v1/catalog/{id}"), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/catalog/{id}/package"), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(app.get("/api/v1/catalog", None).await.body["total"], 0);
-    assert_eq!(app.get(&format!("/opds/publications/{id}"), None).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get(&path, Some(&world.city_librarian)).await.status, StatusCode::OK, "staff still see it");
+    assert_eq!(
+        app.get(&format!("/opds/publications/{id}"), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&path, Some(&world.city_librarian)).await.status,
+        StatusCode::OK,
+        "staff still see it"
+    );
 
-    app.patch(&path, Some(&world.admin), json!({ "suppressed": false })).await;
+    app.patch(&path, Some(&world.admin), json!({ "suppressed": false }))
+        .await;
     assert_eq!(app.get("/api/v1/catalog", None).await.body["total"], 1);
 }
 

@@ -8,9 +8,11 @@
 mod auth;
 mod catalogue;
 mod conventions;
+mod ingest;
 mod keys;
 mod libraries;
 mod migrations;
+mod opds;
 mod openapi;
 mod patrons;
 mod scope;

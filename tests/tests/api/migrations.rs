@@ -31,7 +31,15 @@ async fn up_down_up(backend: Backend) {
 
     Migrator::up(&db, None).await.expect("up");
     let tables = table_names(&db).await;
-    for expected in ["audit_events", "catalogue_changes", "libraries", "patrons", "sessions", "staff", "titles"] {
+    for expected in [
+        "audit_events",
+        "catalogue_changes",
+        "libraries",
+        "patrons",
+        "sessions",
+        "staff",
+        "titles",
+    ] {
         assert!(
             tables.iter().any(|t| t == expected),
             "{expected} missing from {tables:?}"

@@ -35,6 +35,18 @@ const ROUTES: &[&str] = &[
     "PATCH /api/v1/admin/patrons/{id}",
     "POST /api/v1/admin/patrons/{id}/block",
     "POST /api/v1/admin/patrons/{id}/unblock",
+    "GET /api/v1/catalog",
+    "GET /api/v1/catalog/{id}",
+    "GET /api/v1/catalog/{id}/cover",
+    "GET /api/v1/catalog/{id}/thumbnail",
+    "GET /api/v1/catalog/{id}/package",
+    "POST /api/v1/admin/titles",
+    "GET /api/v1/admin/titles/{id}",
+    "PATCH /api/v1/admin/titles/{id}",
+    "GET /opds",
+    "GET /opds/publications",
+    "GET /opds/search",
+    "GET /opds/publications/{id}",
 ];
 
 #[tokio::test]

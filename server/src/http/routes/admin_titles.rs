@@ -16,9 +16,9 @@ use crate::domain::{FieldError, Invalid, TitleId};
 use crate::http::AppState;
 use crate::http::extract::{Json, Path, StaffAuth};
 use crate::http::problem::ApiError;
+use crate::service::Error as ServiceError;
 use crate::service::catalogue::{self, TitleChanges};
 use crate::service::ingest::{self, IngestError, IngestStatus};
-use crate::service::Error as ServiceError;
 use crate::store::audit::Actor;
 
 /// A title as staff see it.
@@ -95,7 +95,10 @@ pub async fn upload(
     mut multipart: Multipart,
 ) -> Result<(StatusCode, Json<UploadResult>), ApiError> {
     if !catalogue::may_edit_catalogue(&auth.staff) {
-        return Err(ServiceError::Forbidden("only consortium admins and library managers add titles").into());
+        return Err(ServiceError::Forbidden(
+            "only consortium admins and library managers add titles",
+        )
+        .into());
     }
     let work = state.ctx.catalogue.work_dir.clone();
     tokio::fs::create_dir_all(&work)
@@ -116,7 +119,9 @@ pub async fn upload(
                     .await
                     .map_err(|e| ServiceError::Internal(format!("saving the upload: {e}")))?;
             }
-            file.flush().await.map_err(|e| ServiceError::Internal(e.to_string()))?;
+            file.flush()
+                .await
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
             saved = true;
             break;
         }
@@ -153,7 +158,11 @@ fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {
             "the upload is larger than the server accepts",
         )
     } else {
-        ApiError::new(jieyue_protocol::problem::ProblemType::MalformedRequest, StatusCode::BAD_REQUEST, err.body_text())
+        ApiError::new(
+            jieyue_protocol::problem::ProblemType::MalformedRequest,
+            StatusCode::BAD_REQUEST,
+            err.body_text(),
+        )
     }
 }
 
@@ -162,7 +171,11 @@ fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Title id")),
     responses((status = 200, body = AdminTitle), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get(State(state): State<AppState>, _auth: StaffAuth, Path(id): Path<Uuid>) -> Result<Json<AdminTitle>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    _auth: StaffAuth,
+    Path(id): Path<Uuid>,
+) -> Result<Json<AdminTitle>, ApiError> {
     let title = catalogue::get_any(&state.ctx, TitleId(id)).await?;
     Ok(Json(admin_title(&title)))
 }
@@ -186,20 +199,42 @@ pub async fn update(
 ) -> Result<Json<AdminTitle>, ApiError> {
     let mut errors = Vec::new();
     let title = request.title.map(|t| t.trim().to_owned());
-    if title.as_ref().is_some_and(|t| t.is_empty() || t.chars().count() > 500) {
+    if title
+        .as_ref()
+        .is_some_and(|t| t.is_empty() || t.chars().count() > 500)
+    {
         errors.push(FieldError::new("title", "must be 1-500 characters"));
     }
     let subjects = request.subjects.map(|list| {
-        let mut cleaned: Vec<String> = list.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+        let mut cleaned: Vec<String> = list
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
         cleaned.dedup();
         cleaned
     });
-    if subjects.as_ref().is_some_and(|s| s.len() > 50 || s.iter().any(|x| x.chars().count() > 200)) {
-        errors.push(FieldError::new("subjects", "at most 50 subjects of at most 200 characters"));
+    if subjects
+        .as_ref()
+        .is_some_and(|s| s.len() > 50 || s.iter().any(|x| x.chars().count() > 200))
+    {
+        errors.push(FieldError::new(
+            "subjects",
+            "at most 50 subjects of at most 200 characters",
+        ));
     }
-    let description = request.description.map(|d| d.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()));
-    if description.as_ref().and_then(|d| d.as_ref()).is_some_and(|d| d.chars().count() > 10_000) {
-        errors.push(FieldError::new("description", "must be at most 10000 characters"));
+    let description = request
+        .description
+        .map(|d| d.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()));
+    if description
+        .as_ref()
+        .and_then(|d| d.as_ref())
+        .is_some_and(|d| d.chars().count() > 10_000)
+    {
+        errors.push(FieldError::new(
+            "description",
+            "must be at most 10000 characters",
+        ));
     }
     if !errors.is_empty() {
         return Err(Invalid(errors).into());

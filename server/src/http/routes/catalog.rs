@@ -7,7 +7,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jieyue_protocol::api::{
-    CatalogFacets, CatalogPage, Contributor, FacetCount, IdentifierValue, TitleDetails, TitleLinks, TitleSummary,
+    CatalogFacets, CatalogPage, Contributor, FacetCount, IdentifierValue, TitleDetails, TitleLinks,
+    TitleSummary,
 };
 use jieyue_protocol::encoding::{b64, unb64};
 use jieyue_protocol::problem::{Problem, ProblemType};
@@ -27,7 +28,10 @@ pub(crate) fn links(title: &Title) -> TitleLinks {
     let base = format!("/api/v1/catalog/{}", title.id);
     TitleLinks {
         cover: title.cover.as_ref().map(|_| format!("{base}/cover")),
-        thumbnail: title.thumbnail_key.as_ref().map(|_| format!("{base}/thumbnail")),
+        thumbnail: title
+            .thumbnail_key
+            .as_ref()
+            .map(|_| format!("{base}/thumbnail")),
         package: format!("{base}/package"),
         self_: base,
     }
@@ -104,7 +108,10 @@ pub(crate) fn parse_search(params: CatalogParams) -> Result<SearchQuery, Invalid
         "relevance" => Ok(Sort::Relevance),
         "title" => Ok(Sort::Title),
         "newest" => Ok(Sort::Newest),
-        _ => Err(FieldError::new("sort", "must be relevance, title or newest")),
+        _ => Err(FieldError::new(
+            "sort",
+            "must be relevance, title or newest",
+        )),
     });
     let limit = v.check(match params.limit.unwrap_or(20) {
         n @ 1..=100 => Ok(n),
@@ -112,7 +119,8 @@ pub(crate) fn parse_search(params: CatalogParams) -> Result<SearchQuery, Invalid
     });
     let offset = v.check(match params.cursor.as_deref() {
         None => Ok(0),
-        Some(cursor) => decode_cursor(cursor).ok_or_else(|| FieldError::new("cursor", "is not a cursor from a previous page")),
+        Some(cursor) => decode_cursor(cursor)
+            .ok_or_else(|| FieldError::new("cursor", "is not a cursor from a previous page")),
     });
     let text = params.q.unwrap_or_default();
     if text.chars().count() > 200 {
@@ -137,7 +145,10 @@ fn encode_cursor(offset: usize) -> String {
 
 fn decode_cursor(cursor: &str) -> Option<usize> {
     let text = String::from_utf8(unb64(cursor)?).ok()?;
-    text.strip_prefix('o')?.parse().ok().filter(|o| *o <= 100_000)
+    text.strip_prefix('o')?
+        .parse()
+        .ok()
+        .filter(|o| *o <= 100_000)
 }
 
 pub(crate) fn facets(facets: &crate::search::Facets) -> CatalogFacets {
@@ -183,7 +194,10 @@ pub async fn search(
 #[utoipa::path(get, path = "/api/v1/catalog/{id}", tag = "catalogue",
     params(("id" = Uuid, Path, description = "Title id")),
     responses((status = 200, body = TitleDetails), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Json<TitleDetails>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<TitleDetails>, ApiError> {
     let title = catalogue::get_public(&state.ctx, TitleId(id)).await?;
     Ok(Json(details(&title)))
 }
@@ -195,7 +209,12 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }
 
-async fn image(state: &AppState, headers: &HeaderMap, id: Uuid, thumbnail: bool) -> Result<Response, ApiError> {
+async fn image(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: Uuid,
+    thumbnail: bool,
+) -> Result<Response, ApiError> {
     let title = catalogue::get_public(&state.ctx, TitleId(id)).await?;
     let (key, media_type) = if thumbnail {
         (title.thumbnail_key.clone(), "image/jpeg".to_owned())
@@ -207,10 +226,19 @@ async fn image(state: &AppState, headers: &HeaderMap, id: Uuid, thumbnail: bool)
     };
     let key = key.ok_or(crate::service::Error::NotFound("cover"))?;
     // Keys change with each version, so the key is a fine validator.
-    let etag = format!("\"{}\"", b64(ring::digest::digest(&ring::digest::SHA256, key.as_bytes()).as_ref()));
+    let etag = format!(
+        "\"{}\"",
+        b64(ring::digest::digest(&ring::digest::SHA256, key.as_bytes()).as_ref())
+    );
     let cache = HeaderValue::from_static("public, max-age=86400");
+    let etag_value = HeaderValue::from_str(&etag).ok();
     if etag_matches(headers, &etag) {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache.to_str().unwrap_or_default().to_owned())]).into_response());
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        response.headers_mut().insert(header::CACHE_CONTROL, cache);
+        if let Some(value) = etag_value {
+            response.headers_mut().insert(header::ETAG, value);
+        }
+        return Ok(response);
     }
     let bytes = state
         .ctx
@@ -221,9 +249,13 @@ async fn image(state: &AppState, headers: &HeaderMap, id: Uuid, thumbnail: bool)
         .map_err(|e| crate::service::Error::Internal(e.to_string()))?;
     let mut response = Response::new(Body::from(bytes));
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&media_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&media_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
     h.insert(header::CACHE_CONTROL, cache);
-    if let Ok(value) = HeaderValue::from_str(&etag) {
+    if let Some(value) = etag_value {
         h.insert(header::ETAG, value);
     }
     Ok(response)
@@ -233,7 +265,11 @@ async fn image(state: &AppState, headers: &HeaderMap, id: Uuid, thumbnail: bool)
 #[utoipa::path(get, path = "/api/v1/catalog/{id}/cover", tag = "catalogue",
     params(("id" = Uuid, Path, description = "Title id")),
     responses((status = 200, description = "The image"), (status = 304, description = "Not modified"), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn cover(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
+pub async fn cover(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
     image(&state, &headers, id, false).await
 }
 
@@ -241,7 +277,11 @@ pub async fn cover(State(state): State<AppState>, headers: HeaderMap, Path(id): 
 #[utoipa::path(get, path = "/api/v1/catalog/{id}/thumbnail", tag = "catalogue",
     params(("id" = Uuid, Path, description = "Title id")),
     responses((status = 200, description = "JPEG thumbnail"), (status = 304, description = "Not modified"), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn thumbnail(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
     image(&state, &headers, id, true).await
 }
 
@@ -290,7 +330,11 @@ pub(crate) fn parse_range(header: Option<&str>, size: u64) -> RangeRequest {
         }
         _ => return RangeRequest::Full,
     };
-    if range.is_empty() { RangeRequest::Unsatisfiable } else { RangeRequest::Partial(range) }
+    if range.is_empty() {
+        RangeRequest::Unsatisfiable
+    } else {
+        RangeRequest::Partial(range)
+    }
 }
 
 /// The encrypted package. Supports `Range` (one range), `If-None-Match` and `If-Range`;
@@ -304,7 +348,11 @@ pub(crate) fn parse_range(header: Option<&str>, size: u64) -> RangeRequest {
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 416, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn package(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
+pub async fn package(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
     let title = catalogue::get_public(&state.ctx, TitleId(id)).await?;
     let etag = format!("\"{}\"", title.package_sha256);
     let size = title.package_size;
@@ -312,7 +360,10 @@ pub async fn package(State(state): State<AppState>, headers: HeaderMap, Path(id)
         if let Ok(value) = HeaderValue::from_str(&etag) {
             h.insert(header::ETAG, value);
         }
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        );
         h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     };
     if etag_matches(&headers, &etag) {
@@ -326,7 +377,11 @@ pub async fn package(State(state): State<AppState>, headers: HeaderMap, Path(id)
         .get(header::IF_RANGE)
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| v.trim() == etag);
-    let request = if if_range_ok { parse_range(range_header, size) } else { RangeRequest::Full };
+    let request = if if_range_ok {
+        parse_range(range_header, size)
+    } else {
+        RangeRequest::Full
+    };
     let range = match request {
         RangeRequest::Unsatisfiable => {
             let mut response = ApiError::new(
@@ -354,13 +409,21 @@ pub async fn package(State(state): State<AppState>, headers: HeaderMap, Path(id)
     let mut response = Response::new(Body::from_stream(stream.body));
     let h = response.headers_mut();
     common(h);
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/epub+zip"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/epub+zip"),
+    );
     if let Ok(value) = HeaderValue::from_str(&(served.end - served.start).to_string()) {
         h.insert(header::CONTENT_LENGTH, value);
     }
     if range.is_some() {
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-        if let Ok(value) = HeaderValue::from_str(&format!("bytes {}-{}/{}", served.start, served.end - 1, stream.size)) {
+        if let Ok(value) = HeaderValue::from_str(&format!(
+            "bytes {}-{}/{}",
+            served.start,
+            served.end - 1,
+            stream.size
+        )) {
             response.headers_mut().insert(header::CONTENT_RANGE, value);
         }
     }

@@ -24,7 +24,9 @@ const PAGE_SIZE: usize = 20;
 
 fn opds(value: Value, media_type: &'static str) -> Response {
     let mut response = axum::Json(value).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     response
 }
 
@@ -56,7 +58,11 @@ pub(crate) fn publication(title: &Title) -> Value {
         if let Some(subtitle) = &m.subtitle {
             object.insert("subtitle".into(), json!(subtitle));
         }
-        let authors: Vec<Value> = m.authors.iter().map(|a| json!({ "name": a.name })).collect();
+        let authors: Vec<Value> = m
+            .authors
+            .iter()
+            .map(|a| json!({ "name": a.name }))
+            .collect();
         if !authors.is_empty() {
             object.insert("author".into(), json!(authors));
         }
@@ -70,7 +76,15 @@ pub(crate) fn publication(title: &Title) -> Value {
             object.insert("published".into(), json!(published));
         }
         if !m.subjects.is_empty() {
-            object.insert("subject".into(), json!(m.subjects.iter().map(|s| json!({ "name": s })).collect::<Vec<_>>()));
+            object.insert(
+                "subject".into(),
+                json!(
+                    m.subjects
+                        .iter()
+                        .map(|s| json!({ "name": s }))
+                        .collect::<Vec<_>>()
+                ),
+            );
         }
         if let Some(description) = &m.description {
             object.insert("description".into(), json!(description));
@@ -108,7 +122,15 @@ pub(crate) fn publication(title: &Title) -> Value {
     // `images` must hold at least one raster image when present.
     let raster = images.iter().any(|i| {
         i["type"].as_str().is_some_and(|t| {
-            matches!(t, "image/jpeg" | "image/png" | "image/gif" | "image/webp" | "image/avif" | "image/jxl")
+            matches!(
+                t,
+                "image/jpeg"
+                    | "image/png"
+                    | "image/gif"
+                    | "image/webp"
+                    | "image/avif"
+                    | "image/jxl"
+            )
         })
     });
     if raster && let Some(object) = document.as_object_mut() {
@@ -187,7 +209,9 @@ fn feed_href(params: &FeedParams, page: usize, change: Option<(&str, &str)>) -> 
 fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -261,7 +285,10 @@ async fn feed(state: &AppState, params: FeedParams) -> Result<Response, ApiError
                 json!([{ "href": "/opds", "title": "No titles found: back to the catalog", "type": FEED }]),
             );
         } else {
-            object.insert("publications".into(), json!(results.titles.iter().map(publication).collect::<Vec<_>>()));
+            object.insert(
+                "publications".into(),
+                json!(results.titles.iter().map(publication).collect::<Vec<_>>()),
+            );
         }
         if !facets.is_empty() {
             object.insert("facets".into(), json!(facets));
@@ -275,7 +302,10 @@ async fn feed(state: &AppState, params: FeedParams) -> Result<Response, ApiError
     params(FeedParams),
     responses((status = 200, description = "OPDS 2.0 publications feed", content_type = "application/opds+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn publications(State(state): State<AppState>, Query(params): Query<FeedParams>) -> Result<Response, ApiError> {
+pub async fn publications(
+    State(state): State<AppState>,
+    Query(params): Query<FeedParams>,
+) -> Result<Response, ApiError> {
     feed(&state, params).await
 }
 
@@ -284,7 +314,10 @@ pub async fn publications(State(state): State<AppState>, Query(params): Query<Fe
     params(FeedParams),
     responses((status = 200, description = "OPDS 2.0 publications feed", content_type = "application/opds+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn search(State(state): State<AppState>, Query(params): Query<FeedParams>) -> Result<Response, ApiError> {
+pub async fn search(
+    State(state): State<AppState>,
+    Query(params): Query<FeedParams>,
+) -> Result<Response, ApiError> {
     feed(&state, params).await
 }
 
@@ -293,7 +326,10 @@ pub async fn search(State(state): State<AppState>, Query(params): Query<FeedPara
     params(("id" = Uuid, Path, description = "Title id")),
     responses((status = 200, description = "OPDS 2.0 publication", content_type = "application/opds-publication+json"),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn publication_document(State(state): State<AppState>, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
+pub async fn publication_document(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
     let title = catalogue::get_public(&state.ctx, TitleId(id)).await?;
     Ok(opds(publication(&title), PUBLICATION))
 }

@@ -104,7 +104,11 @@ pub fn extract(path: &Path, content_hash: &str) -> Result<Extracted, String> {
             subjects,
             description,
             identifiers,
-            layout: if fixed { Layout::Fixed } else { Layout::Reflowable },
+            layout: if fixed {
+                Layout::Fixed
+            } else {
+                Layout::Reflowable
+            },
             page_progression,
         },
         cover,
@@ -153,7 +157,9 @@ mod tests {
     use super::*;
 
     fn corpus(name: &str) -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(name)
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/corpus")
+            .join(name)
     }
 
     #[test]
@@ -174,7 +180,12 @@ mod tests {
         assert_eq!(arabic.metadata.page_progression.as_deref(), Some("rtl"));
         let moby = extract(&corpus("epub3/moby-dick.epub"), "h").expect("moby");
         assert_eq!(moby.metadata.title, "Moby-Dick");
-        assert!(moby.metadata.authors.iter().any(|a| a.name.contains("Melville")));
+        assert!(
+            moby.metadata
+                .authors
+                .iter()
+                .any(|a| a.name.contains("Melville"))
+        );
         assert!(moby.cover.is_some(), "moby-dick declares a cover image");
     }
 
@@ -192,6 +203,12 @@ mod tests {
         assert_eq!(sniff_scheme("9787020002207").as_deref(), Some("isbn"));
         assert_eq!(sniff_scheme("urn:uuid:1234").as_deref(), Some("uuid"));
         assert_eq!(sniff_scheme("abc"), None);
-        assert_eq!(strip_tags("<p>Call me <i>Ishmael</i> &amp; co.</p>").split_whitespace().collect::<Vec<_>>().join(" "), "Call me Ishmael & co.");
+        assert_eq!(
+            strip_tags("<p>Call me <i>Ishmael</i> &amp; co.</p>")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            "Call me Ishmael & co."
+        );
     }
 }

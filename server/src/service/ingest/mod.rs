@@ -94,7 +94,9 @@ fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
     Ok((jieyue_protocol::encoding::hex(context.finish()), size))
 }
 
-async fn blocking<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Result<T, IngestError> {
+async fn blocking<T: Send + 'static>(
+    job: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, IngestError> {
     tokio::task::spawn_blocking(job)
         .await
         .map_err(|e| internal(format!("ingest task failed: {e}")))
@@ -118,9 +120,12 @@ pub async fn ingest_file(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingeste
 
     let source = path.to_owned();
     let hash = content_hash.clone();
-    let extracted = blocking(move || metadata::extract(&source, &hash)).await?.map_err(IngestError::Invalid)?;
+    let extracted = blocking(move || metadata::extract(&source, &hash))
+        .await?
+        .map_err(IngestError::Invalid)?;
 
-    let existing = titles::get_by_identifier(ctx.db.reader(), &extracted.metadata.identifier).await?;
+    let existing =
+        titles::get_by_identifier(ctx.db.reader(), &extracted.metadata.identifier).await?;
     if let Some(existing) = &existing
         && existing.content_hash == content_hash
     {
@@ -139,7 +144,12 @@ pub async fn ingest_file(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingeste
                 .open(&sealed, existing.id.0.as_bytes())
                 .map_err(|e| internal(format!("content key does not open: {e}")))?;
             let key = ContentKey::from_slice(&opened).map_err(|e| internal(e.to_string()))?;
-            (existing.id, existing.version + 1, key, existing.content_key_sealed.clone())
+            (
+                existing.id,
+                existing.version + 1,
+                key,
+                existing.content_key_sealed.clone(),
+            )
         }
         None => {
             let id = TitleId::new();
@@ -155,8 +165,13 @@ pub async fn ingest_file(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingeste
     };
 
     // Encrypt into a temporary file next to the data, then hash it.
-    std::fs::create_dir_all(&ctx.catalogue.work_dir).map_err(|e| internal(format!("work directory: {e}")))?;
-    let temp = TempFile(ctx.catalogue.work_dir.join(format!("{id}-v{version}-{}.tmp", uuid::Uuid::new_v4())));
+    std::fs::create_dir_all(&ctx.catalogue.work_dir)
+        .map_err(|e| internal(format!("work directory: {e}")))?;
+    let temp = TempFile(
+        ctx.catalogue
+            .work_dir
+            .join(format!("{id}-v{version}-{}.tmp", uuid::Uuid::new_v4())),
+    );
     let (input, output) = (path.to_owned(), temp.0.clone());
     blocking(move || -> Result<(), PackageError> {
         let reader = BufReader::new(std::fs::File::open(&input)?);
@@ -183,7 +198,11 @@ pub async fn ingest_file(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingeste
     let mut cover = None;
     let mut thumbnail_key = None;
     if let Some((bytes, media_type)) = extracted.cover {
-        let extension = media_type.rsplit('/').next().unwrap_or("img").replace("svg+xml", "svg");
+        let extension = media_type
+            .rsplit('/')
+            .next()
+            .unwrap_or("img")
+            .replace("svg+xml", "svg");
         let key = format!("covers/{id}/v{version}.{extension}");
         let thumb = blocking({
             let bytes = bytes.clone();
@@ -216,7 +235,11 @@ pub async fn ingest_file(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingeste
         created_at: existing.as_ref().map_or(now, |t| t.created_at),
         updated_at: now,
     };
-    let status = if existing.is_some() { IngestStatus::Updated } else { IngestStatus::Created };
+    let status = if existing.is_some() {
+        IngestStatus::Updated
+    } else {
+        IngestStatus::Created
+    };
     let txn = ctx.db.begin_write().await?;
     match status {
         IngestStatus::Updated => titles::update(&txn, &title).await?,
@@ -253,7 +276,10 @@ pub async fn ingest_file(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingeste
 
     // The old version's objects are no longer referenced.
     if let Some(old) = existing {
-        for key in std::iter::once(old.package_key).chain(old.cover.map(|(k, _)| k)).chain(old.thumbnail_key) {
+        for key in std::iter::once(old.package_key)
+            .chain(old.cover.map(|(k, _)| k))
+            .chain(old.thumbnail_key)
+        {
             if let Err(err) = ctx.catalogue.blobs.delete(&key).await {
                 tracing::warn!(%key, error = %err, "could not delete a replaced object; the orphan sweep will");
             }
@@ -264,4 +290,3 @@ pub async fn ingest_file(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingeste
     }
     Ok(Ingested { title, status })
 }
-

@@ -1,0 +1,161 @@
+//! Bulk ingest, crash clean-up, and several replicas following one catalogue.
+
+use std::sync::Arc;
+
+use jieyue_tests::jieyue_server::cli::ingest::{find_epubs, ingest_all};
+use jieyue_tests::jieyue_server::clock::SystemClock;
+use jieyue_tests::jieyue_server::service::catalogue;
+use jieyue_tests::jieyue_server::startup::build_context;
+use jieyue_tests::{Backend, TestApp, both_backends, corpus, test_config};
+use reqwest::StatusCode;
+
+async fn bulk_ingest_continues_past_bad_files_and_reports_them(app: TestApp) {
+    let (ctx, _) = build_context(&app.config, Arc::new(SystemClock))
+        .await
+        .expect("context");
+    let dir = tempfile::tempdir().expect("tempdir");
+    for book in [
+        "zh/daxue.epub",
+        "zh/zhongyong.epub",
+        "epub3/hefty-water.epub",
+    ] {
+        std::fs::copy(
+            corpus(book),
+            dir.path().join(book.rsplit('/').next().expect("name")),
+        )
+        .expect("copy");
+    }
+    std::fs::create_dir(dir.path().join("nested")).expect("dir");
+    std::fs::copy(
+        corpus("zh/lunyu.epub"),
+        dir.path().join("nested/LUNYU.EPUB"),
+    )
+    .expect("copy");
+    std::fs::write(dir.path().join("broken.epub"), b"PK\x03\x04 truncated").expect("write");
+    std::fs::write(dir.path().join("notes.txt"), b"not a book").expect("write");
+
+    let files = find_epubs(&[dir.path().to_owned()]).expect("walk");
+    assert_eq!(
+        files.len(),
+        5,
+        "epubs found recursively, case-insensitively: {files:?}"
+    );
+    let summary = ingest_all(&ctx, files.clone(), true).await;
+    assert_eq!((summary.created, summary.unchanged), (4, 0));
+    assert_eq!(summary.failures.len(), 1);
+    assert!(summary.failures[0].0.ends_with("broken.epub"));
+    assert!(
+        !summary.failures[0].1.is_empty(),
+        "the failure has a reason"
+    );
+
+    // The server that shares this database sees them (through the change log).
+    let mut total = 0;
+    for _ in 0..50 {
+        total = app.get("/api/v1/catalog", None).await.body["total"]
+            .as_u64()
+            .unwrap_or(0);
+        if total == 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(total, 4);
+
+    let again = ingest_all(&ctx, files, true).await;
+    assert_eq!(
+        (again.created, again.unchanged, again.failures.len()),
+        (0, 4, 1)
+    );
+}
+
+async fn objects_left_by_an_interrupted_ingest_are_removed_by_the_next_run(app: TestApp) {
+    let (ctx, _) = build_context(&app.config, Arc::new(SystemClock))
+        .await
+        .expect("context");
+    let admin = app.admin_token().await;
+    let kept = app.upload_corpus(&admin, "zh/daxue.epub").await;
+    // What a crash between storing objects and committing the row leaves behind.
+    ctx.catalogue
+        .blobs
+        .put_bytes("packages/ghost/v1-0000.epub", vec![1, 2, 3])
+        .await
+        .expect("put");
+    ctx.catalogue
+        .blobs
+        .put_bytes("covers/ghost/v1.jpg", vec![4, 5, 6])
+        .await
+        .expect("put");
+    std::fs::create_dir_all(&ctx.catalogue.work_dir).expect("work dir");
+    std::fs::write(ctx.catalogue.work_dir.join("ghost.tmp"), b"half a package").expect("write");
+
+    // Young orphans may belong to an ingest still running elsewhere: kept.
+    assert_eq!(
+        catalogue::remove_orphans(&ctx, chrono::Duration::hours(1))
+            .await
+            .expect("sweep"),
+        0
+    );
+    let removed = catalogue::remove_orphans(&ctx, chrono::Duration::zero())
+        .await
+        .expect("sweep");
+    assert_eq!(removed, 3);
+    assert!(
+        ctx.catalogue
+            .blobs
+            .list("packages/ghost")
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    // The real title is untouched.
+    let (status, _, _) = app
+        .get_bytes(&format!("/api/v1/catalog/{kept}/package"), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+both_backends!(
+    bulk_ingest_continues_past_bad_files_and_reports_them,
+    objects_left_by_an_interrupted_ingest_are_removed_by_the_next_run,
+);
+
+/// Two replicas on one PostgreSQL database, each with its own search index.
+#[tokio::test]
+async fn a_second_replica_finds_what_the_first_catalogued() {
+    let first = TestApp::spawn(Backend::Postgres).await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut config = test_config(Backend::Sqlite, data.path()).await;
+    config.database_url = Some(first.config.effective_database_url());
+    config.keys_dir = Some(first.config.effective_keys_dir());
+    config.storage_url = Some(format!(
+        "file://{}",
+        first.config.data_dir.join("objects").display()
+    ));
+    let second = TestApp::spawn_with(config, data).await;
+
+    let admin = first.admin_token().await;
+    let id = first.upload_corpus(&admin, "zh/mengzi.epub").await;
+    let mut found = false;
+    for _ in 0..50 {
+        let reply = second
+            .get("/api/v1/catalog?q=%E5%AD%9F%E5%AD%90", None)
+            .await;
+        if reply.body["items"][0]["id"] == id.as_str() {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(found, "the second replica's index caught up");
+
+    // A third replica's index, rebuilt from the database, has the title.
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut third = second.config.clone();
+    third.data_dir = data.path().to_owned();
+    let (ctx, _) = build_context(&third, Arc::new(SystemClock))
+        .await
+        .expect("context");
+    assert_eq!(catalogue::reindex(&ctx).await.expect("reindex"), 1);
+    assert_eq!(ctx.catalogue.search.len(), 1);
+}
