@@ -111,6 +111,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     documented_routes()
         .routes(routes!(admin_titles::upload))
+        .routes(routes!(admin_titles::replace_cover))
         .split_for_parts()
         .1
 }
@@ -142,6 +143,7 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 pub fn router(state: AppState, max_body_bytes: usize, max_upload_bytes: usize) -> Router {
     let uploads = OpenApiRouter::new()
         .routes(routes!(admin_titles::upload))
+        .routes(routes!(admin_titles::replace_cover))
         .layer(DefaultBodyLimit::max(max_upload_bytes));
     let (router, _) = documented_routes().merge(uploads).split_for_parts();
     router

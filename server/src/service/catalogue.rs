@@ -284,3 +284,84 @@ pub async fn remove_orphans(ctx: &Ctx, grace: chrono::Duration) -> Result<usize>
     }
     Ok(removed)
 }
+
+/// Replaces a title's cover (and thumbnail) with an image staff supply.
+pub async fn replace_cover(
+    ctx: &Ctx,
+    actor: &Staff,
+    id: TitleId,
+    bytes: Vec<u8>,
+    media_type: &str,
+) -> Result<Title> {
+    if !may_edit_catalogue(actor) {
+        return Err(Error::Forbidden(
+            "only consortium admins and library managers edit the catalogue",
+        ));
+    }
+    let Some(extension) = (match media_type {
+        "image/jpeg" => Some("jpg"),
+        "image/png" => Some("png"),
+        "image/gif" => Some("gif"),
+        "image/webp" => Some("webp"),
+        _ => None,
+    }) else {
+        return Err(crate::domain::FieldError::new(
+            "content-type",
+            "must be image/jpeg, image/png, image/gif or image/webp",
+        )
+        .into());
+    };
+    let image = bytes.clone();
+    let thumbnail = tokio::task::spawn_blocking(move || super::ingest::thumbnail::make(&image))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .ok_or_else(|| crate::domain::FieldError::new("body", "is not a readable image"))?;
+    let old = get_any(ctx, id).await?;
+    let stamp = uuid::Uuid::now_v7().simple().to_string();
+    let cover_key = format!("covers/{id}/staff-{stamp}.{extension}");
+    let thumb_key = format!("covers/{id}/staff-{stamp}-thumb.jpg");
+    let blobs = &ctx.catalogue.blobs;
+    blobs
+        .put_bytes(&cover_key, bytes)
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    blobs
+        .put_bytes(&thumb_key, thumbnail)
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
+
+    let now = ctx.clock.now();
+    let txn = ctx.db.begin_write().await?;
+    let mut title = titles::get(&txn, id)
+        .await?
+        .ok_or(Error::NotFound("title"))?;
+    title.cover = Some((cover_key, media_type.to_owned()));
+    title.thumbnail_key = Some(thumb_key);
+    title.updated_at = now;
+    titles::update(&txn, &title).await?;
+    audit::record(
+        &txn,
+        AuditEntry {
+            actor: Actor::Staff(actor.id),
+            library_id: actor.library_id,
+            action: "title.cover",
+            target_kind: "title",
+            target_id: Some(id.0),
+            detail: Some(json!({ "media_type": media_type })),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    for key in old
+        .cover
+        .map(|(k, _)| k)
+        .into_iter()
+        .chain(old.thumbnail_key)
+    {
+        if let Err(err) = blobs.delete(&key).await {
+            tracing::warn!(%key, error = %err, "could not delete a replaced cover; the orphan sweep will");
+        }
+    }
+    Ok(title)
+}

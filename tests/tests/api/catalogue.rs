@@ -407,6 +407,46 @@ async fn covers_and_thumbnails_are_served_with_validators(app: TestApp) {
     let etag = headers["etag"].to_str().expect("etag").to_owned();
     let (status, _, _) = app.get_bytes(&thumbnail, &[("if-none-match", &etag)]).await;
     assert_eq!(status, StatusCode::NOT_MODIFIED);
+
+    // Staff replace the cover; the links now serve the new image.
+    let png = {
+        let image = image::RgbImage::from_pixel(300, 450, image::Rgb([200, 30, 30]));
+        let mut out = Cursor::new(Vec::new());
+        image
+            .write_to(&mut out, image::ImageFormat::Png)
+            .expect("png");
+        out.into_inner()
+    };
+    let put = |body: Vec<u8>, content_type: &'static str| {
+        let request = app
+            .client
+            .put(format!("{}/api/v1/admin/titles/{id}/cover", app.base))
+            .bearer_auth(&admin)
+            .header("content-type", content_type)
+            .body(body);
+        async move { TestApp::reply(request.send().await.expect("sent")).await }
+    };
+    let refused = put(b"not an image".to_vec(), "image/png").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let wrong_type = put(png.clone(), "text/plain").await;
+    assert_eq!(wrong_type.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let replaced = put(png.clone(), "image/png").await;
+    assert_eq!(replaced.status, StatusCode::OK, "{replaced:?}");
+    let new_cover = replaced.body["links"]["cover"]
+        .as_str()
+        .expect("cover")
+        .to_owned();
+    let (_, headers, bytes) = app.get_bytes(&new_cover, &[]).await;
+    assert_eq!(
+        (headers["content-type"].to_str().expect("ascii"), bytes),
+        ("image/png", png)
+    );
+    let (_, new_headers, _) = app.get_bytes(&thumbnail, &[]).await;
+    assert_ne!(
+        new_headers["etag"].to_str().expect("etag"),
+        etag,
+        "the thumbnail changed"
+    );
 }
 
 async fn suppressed_titles_leave_the_public_catalogue(app: TestApp) {

@@ -43,6 +43,7 @@ const ROUTES: &[&str] = &[
     "POST /api/v1/admin/titles",
     "GET /api/v1/admin/titles/{id}",
     "PATCH /api/v1/admin/titles/{id}",
+    "PUT /api/v1/admin/titles/{id}/cover",
     "GET /opds",
     "GET /opds/publications",
     "GET /opds/search",

@@ -248,3 +248,42 @@ pub async fn update(
     let title = catalogue::update(&state.ctx, &auth.staff, TitleId(id), changes).await?;
     Ok(Json(admin_title(&title)))
 }
+
+/// Replace the cover with the image in the body (`Content-Type` image/jpeg, png, gif or
+/// webp); a thumbnail is made from it.
+#[utoipa::path(put, path = "/api/v1/admin/titles/{id}/cover", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Title id")),
+    request_body(content_type = "image/jpeg", description = "The new cover image"),
+    responses(
+        (status = 200, body = AdminTitle),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn replace_cover(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Path(id): Path<Uuid>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<AdminTitle>, ApiError> {
+    let media_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let title = catalogue::replace_cover(
+        &state.ctx,
+        &auth.staff,
+        TitleId(id),
+        body.to_vec(),
+        &media_type,
+    )
+    .await?;
+    Ok(Json(admin_title(&title)))
+}

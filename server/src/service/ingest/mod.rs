@@ -12,7 +12,7 @@
 //!    half-ingested title is ever visible.
 
 pub mod metadata;
-mod thumbnail;
+pub mod thumbnail;
 
 use std::io::{BufReader, BufWriter, Read};
 use std::path::{Path, PathBuf};
