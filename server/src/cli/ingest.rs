@@ -78,7 +78,7 @@ pub async fn ingest_all(ctx: &Ctx, files: Vec<PathBuf>, quiet: bool) -> Summary 
         .map(|(file, size)| {
             let ctx = ctx.clone();
             async move {
-                let outcome = ingest::ingest_file(&ctx, &file, Actor::System).await;
+                let outcome = ingest::ingest_file_deferred(&ctx, &file, Actor::System).await;
                 (file, size, outcome)
             }
         })
@@ -106,6 +106,11 @@ pub async fn ingest_all(ctx: &Ctx, files: Vec<PathBuf>, quiet: bool) -> Summary 
             bytes as f64 / 1e6 / seconds,
             bytes / 1_000_000,
             total_bytes / 1_000_000
+        ));
+    }
+    if let Err(err) = crate::service::catalogue::sync_search(ctx).await {
+        bar.println(format!(
+            "search index not updated yet ({err}); the server catches up from the change log"
         ));
     }
     bar.finish();

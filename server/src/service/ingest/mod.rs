@@ -111,8 +111,22 @@ impl Drop for TempFile {
     }
 }
 
-/// Ingests the EPUB at `path`, acting as `actor`.
+/// Ingests the EPUB at `path`, acting as `actor`, and updates the search index.
 pub async fn ingest_file(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingested, IngestError> {
+    let ingested = ingest_file_deferred(ctx, path, actor).await?;
+    if let Err(err) = super::catalogue::sync_search(ctx).await {
+        tracing::warn!(error = %err, "search index update deferred");
+    }
+    Ok(ingested)
+}
+
+/// Like [`ingest_file`], but leaves the search index to the caller (bulk ingest
+/// updates it once at the end: an index commit per book would cost more than the book).
+pub async fn ingest_file_deferred(
+    ctx: &Ctx,
+    path: &Path,
+    actor: Actor,
+) -> Result<Ingested, IngestError> {
     let source = path.to_owned();
     let (content_hash, source_size) = blocking(move || sha256_file(&source))
         .await?
@@ -284,9 +298,6 @@ pub async fn ingest_file(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingeste
                 tracing::warn!(%key, error = %err, "could not delete a replaced object; the orphan sweep will");
             }
         }
-    }
-    if let Err(err) = super::catalogue::sync_search(ctx).await {
-        tracing::warn!(error = %err, "search index update deferred");
     }
     Ok(Ingested { title, status })
 }
