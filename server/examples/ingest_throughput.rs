@@ -30,7 +30,7 @@ fn rezip(path: &PathBuf) -> usize {
         entry.read_to_end(&mut data).expect("read");
         let options =
             zip::write::SimpleFileOptions::default().compression_method(entry.compression());
-        out.start_file(entry.name().expect("name").to_owned(), options)
+        out.start_file(entry.name().expect("name").into_owned(), options)
             .expect("start");
         out.write_all(&data).expect("write");
     }
