@@ -159,3 +159,98 @@ async fn a_second_replica_finds_what_the_first_catalogued() {
     assert_eq!(catalogue::reindex(&ctx).await.expect("reindex"), 1);
     assert_eq!(ctx.catalogue.search.len(), 1);
 }
+
+/// Every corpus book ingests, with the right metadata and a package that decrypts back
+/// to the original resources.
+async fn the_whole_corpus_ingests_with_decryptable_packages(app: TestApp) {
+    use std::io::{Cursor, Read};
+
+    let (ctx, _) = build_context(&app.config, Arc::new(SystemClock))
+        .await
+        .expect("context");
+    let files = find_epubs(&[corpus("")]).expect("corpus");
+    assert!(files.len() >= 30);
+    let summary = ingest_all(&ctx, files.clone(), true).await;
+    assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    assert_eq!(summary.created, files.len());
+
+    let ring =
+        jieyue_tests::jieyue_server::keys::load(&app.config.effective_keys_dir()).expect("keys");
+    for file in &files {
+        let source = std::fs::read(file).expect("read");
+        let identifier = {
+            let extracted =
+                jieyue_tests::jieyue_server::service::ingest::metadata::extract(file, "x")
+                    .expect("metadata");
+            extracted.metadata.identifier
+        };
+        let title = jieyue_tests::jieyue_server::store::titles::get_by_identifier(
+            ctx.db.reader(),
+            &identifier,
+        )
+        .await
+        .expect("query")
+        .unwrap_or_else(|| panic!("{} not catalogued", file.display()));
+        assert!(!title.metadata.title.is_empty());
+        let sealed =
+            jieyue_protocol::SealedKey::from_text(&title.content_key_sealed).expect("sealed");
+        let key = jieyue_protocol::ContentKey::from_slice(
+            &ring
+                .master
+                .open(&sealed, title.id.0.as_bytes())
+                .expect("opens"),
+        )
+        .expect("key");
+        let (_, _, package) = app
+            .get_bytes(&format!("/api/v1/catalog/{}/package", title.id), &[])
+            .await;
+        let mut reader = jieyue_protocol::package::PackageReader::open(Cursor::new(package), &key)
+            .expect("package");
+        let mut original = zip::ZipArchive::new(Cursor::new(&source)).expect("zip");
+        for resource in reader.manifest().resources.clone() {
+            let mut expected = Vec::new();
+            original
+                .by_name(&resource.path)
+                .expect("entry")
+                .read_to_end(&mut expected)
+                .expect("read");
+            let decrypted = reader.read(&resource.path).expect("decrypts");
+            if !resource.deobfuscated {
+                assert!(
+                    decrypted == expected,
+                    "{}: {} differs",
+                    file.display(),
+                    resource.path
+                );
+            }
+        }
+    }
+
+    let by_name = |name: &str| {
+        let path = format!(
+            "/api/v1/catalog?q={}",
+            name.bytes()
+                .map(|b| format!("%{b:02X}"))
+                .collect::<String>()
+        );
+        let app = &app;
+        async move { app.get(&path, None).await.body["items"][0].clone() }
+    };
+    assert_eq!(
+        by_name("Moby-Dick").await["authors"][0]["name"],
+        "Herman Melville"
+    );
+    assert_eq!(by_name("论语").await["language"], "zh-Hans");
+    let haruko = files
+        .iter()
+        .find(|f| f.ends_with("haruko-jpeg.epub"))
+        .expect("haruko");
+    let extracted = jieyue_tests::jieyue_server::service::ingest::metadata::extract(haruko, "x")
+        .expect("metadata");
+    assert_eq!(
+        extracted.metadata.layout,
+        jieyue_tests::jieyue_server::domain::Layout::Fixed
+    );
+}
+
+both_backends!(the_whole_corpus_ingests_with_decryptable_packages);
