@@ -211,10 +211,18 @@ impl Application {
         let sync = tokio::spawn(async move {
             let mut ticker = tokio::time::interval(interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut last_purge = std::time::Instant::now();
             loop {
                 ticker.tick().await;
                 if let Err(err) = service::catalogue::sync_search(&sync_ctx).await {
                     tracing::warn!(error = %err, "search index sync failed; retrying");
+                }
+                // Expired sessions no longer authenticate; drop their rows hourly.
+                if last_purge.elapsed() >= std::time::Duration::from_secs(3600) {
+                    last_purge = std::time::Instant::now();
+                    if let Err(err) = service::auth::purge_expired_sessions(&sync_ctx).await {
+                        tracing::warn!(error = %err, "purging expired sessions failed");
+                    }
                 }
             }
         });

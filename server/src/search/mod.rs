@@ -484,16 +484,6 @@ impl SearchIndex {
         }
         Ok(())
     }
-
-    /// Bytes the index occupies on disk (or in memory).
-    pub fn size_bytes(&self) -> u64 {
-        self.reader
-            .searcher()
-            .segment_readers()
-            .iter()
-            .map(|s| s.space_usage().map(|u| u.total().get_bytes()).unwrap_or(0))
-            .sum()
-    }
 }
 
 /// `zh-Hant-TW` → `zh`: facets group by primary language.

@@ -62,7 +62,7 @@ fn hash_token(token: &str) -> [u8; 32] {
 }
 
 /// Checks a password for an account found (or not) by the caller, counting failures.
-/// Returns `Ok(())` only when the account exists, is not locked and the password is right.
+/// Returns the account only when it exists, is not locked and the password is right.
 async fn check_password(
     ctx: &Ctx,
     account: Option<(Account, PasswordHash, LoginGuard)>,
@@ -206,6 +206,14 @@ pub async fn logout(ctx: &Ctx, session: SessionId) -> Result<()> {
     sessions::delete(&txn, session).await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Deletes sessions that have expired (they already fail to authenticate).
+pub async fn purge_expired_sessions(ctx: &Ctx) -> Result<u64> {
+    let txn = ctx.db.begin_write().await?;
+    let purged = sessions::purge_expired(&txn, ctx.clock.now()).await?;
+    txn.commit().await?;
+    Ok(purged)
 }
 
 /// Whose password is changing.

@@ -195,31 +195,22 @@ pub struct TitleChanges {
     pub suppressed: Option<bool>,
 }
 
-/// Applies staff edits to a title; the search index follows.
-pub async fn update(ctx: &Ctx, actor: &Staff, id: TitleId, changes: TitleChanges) -> Result<Title> {
-    if !may_edit_catalogue(actor) {
-        return Err(Error::Forbidden(
-            "only consortium admins and library managers edit the catalogue",
-        ));
-    }
+/// Loads a title in a write transaction, applies `change`, saves it with an audit entry
+/// and a change-log entry, then brings the search index up to date.
+async fn modify_title(
+    ctx: &Ctx,
+    actor: &Staff,
+    id: TitleId,
+    action: &'static str,
+    detail: serde_json::Value,
+    change: impl FnOnce(&mut Title),
+) -> Result<Title> {
     let now = ctx.clock.now();
     let txn = ctx.db.begin_write().await?;
     let mut title = titles::get(&txn, id)
         .await?
         .ok_or(Error::NotFound("title"))?;
-    if let Some(text) = &changes.title {
-        title.metadata.title = text.clone();
-        title.metadata.sort_title = crate::domain::sort_key(text);
-    }
-    if let Some(subjects) = &changes.subjects {
-        title.metadata.subjects = subjects.clone();
-    }
-    if let Some(description) = &changes.description {
-        title.metadata.description = description.clone();
-    }
-    if let Some(suppressed) = changes.suppressed {
-        title.suppressed = suppressed;
-    }
+    change(&mut title);
     title.updated_at = now;
     titles::update(&txn, &title).await?;
     audit::record(
@@ -227,15 +218,10 @@ pub async fn update(ctx: &Ctx, actor: &Staff, id: TitleId, changes: TitleChanges
         AuditEntry {
             actor: Actor::Staff(actor.id),
             library_id: actor.library_id,
-            action: "title.update",
+            action,
             target_kind: "title",
             target_id: Some(id.0),
-            detail: Some(json!({
-                "title": changes.title,
-                "subjects": changes.subjects,
-                "description_changed": changes.description.is_some(),
-                "suppressed": changes.suppressed,
-            })),
+            detail: Some(detail),
         },
         now,
     )
@@ -243,6 +229,43 @@ pub async fn update(ctx: &Ctx, actor: &Staff, id: TitleId, changes: TitleChanges
     txn.commit().await?;
     sync_search(ctx).await?;
     Ok(title)
+}
+
+fn ensure_may_edit(actor: &Staff) -> Result<()> {
+    if may_edit_catalogue(actor) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "only consortium admins and library managers edit the catalogue",
+        ))
+    }
+}
+
+/// Applies staff edits to a title; the search index follows.
+pub async fn update(ctx: &Ctx, actor: &Staff, id: TitleId, changes: TitleChanges) -> Result<Title> {
+    ensure_may_edit(actor)?;
+    let detail = json!({
+        "title": changes.title,
+        "subjects": changes.subjects,
+        "description_changed": changes.description.is_some(),
+        "suppressed": changes.suppressed,
+    });
+    modify_title(ctx, actor, id, "title.update", detail, |title| {
+        if let Some(text) = changes.title {
+            title.metadata.sort_title = crate::domain::sort_key(&text);
+            title.metadata.title = text;
+        }
+        if let Some(subjects) = changes.subjects {
+            title.metadata.subjects = subjects;
+        }
+        if let Some(description) = changes.description {
+            title.metadata.description = description;
+        }
+        if let Some(suppressed) = changes.suppressed {
+            title.suppressed = suppressed;
+        }
+    })
+    .await
 }
 
 /// Deletes stored objects no title refers to and older than `grace` (so an ingest in
@@ -293,11 +316,7 @@ pub async fn replace_cover(
     bytes: Vec<u8>,
     media_type: &str,
 ) -> Result<Title> {
-    if !may_edit_catalogue(actor) {
-        return Err(Error::Forbidden(
-            "only consortium admins and library managers edit the catalogue",
-        ));
-    }
+    ensure_may_edit(actor)?;
     let Some(extension) = (match media_type {
         "image/jpeg" => Some("jpg"),
         "image/png" => Some("png"),
@@ -330,29 +349,12 @@ pub async fn replace_cover(
         .await
         .map_err(|e| Error::Internal(e.to_string()))?;
 
-    let now = ctx.clock.now();
-    let txn = ctx.db.begin_write().await?;
-    let mut title = titles::get(&txn, id)
-        .await?
-        .ok_or(Error::NotFound("title"))?;
-    title.cover = Some((cover_key, media_type.to_owned()));
-    title.thumbnail_key = Some(thumb_key);
-    title.updated_at = now;
-    titles::update(&txn, &title).await?;
-    audit::record(
-        &txn,
-        AuditEntry {
-            actor: Actor::Staff(actor.id),
-            library_id: actor.library_id,
-            action: "title.cover",
-            target_kind: "title",
-            target_id: Some(id.0),
-            detail: Some(json!({ "media_type": media_type })),
-        },
-        now,
-    )
+    let detail = json!({ "media_type": media_type });
+    let title = modify_title(ctx, actor, id, "title.cover", detail, |title| {
+        title.cover = Some((cover_key, media_type.to_owned()));
+        title.thumbnail_key = Some(thumb_key);
+    })
     .await?;
-    txn.commit().await?;
     for key in old
         .cover
         .map(|(k, _)| k)

@@ -148,6 +148,24 @@ async fn logout_revokes_the_token(app: TestApp) {
     );
 }
 
+async fn expired_sessions_are_purged(app: TestApp) {
+    TwoLibraries::create(&app).await;
+    let (ctx, _) = jieyue_tests::jieyue_server::startup::build_context(
+        &app.config,
+        std::sync::Arc::new(app.clock.clone()),
+    )
+    .await
+    .expect("context");
+    app.patron_token("city", "C1").await;
+    app.admin_token().await;
+    let service = jieyue_tests::jieyue_server::service::auth::purge_expired_sessions;
+    assert_eq!(service(&ctx).await.expect("purge"), 0, "nothing has expired yet");
+    app.clock.advance(Duration::days(i64::from(app.config.auth.patron_session_days)));
+    // Every session of TwoLibraries' staff and the patron has now expired.
+    assert!(service(&ctx).await.expect("purge") >= 3);
+    assert_eq!(service(&ctx).await.expect("purge"), 0);
+}
+
 async fn sessions_expire(app: TestApp) {
     TwoLibraries::create(&app).await;
     let patron = app.patron_token("city", "C1").await;
@@ -333,6 +351,7 @@ both_backends!(
     staff_logins_lock_too,
     logout_revokes_the_token,
     sessions_expire,
+    expired_sessions_are_purged,
     garbage_tokens_are_unauthenticated,
     patron_changes_password_and_other_sessions_end,
     staff_change_their_own_password,
