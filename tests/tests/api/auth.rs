@@ -159,8 +159,14 @@ async fn expired_sessions_are_purged(app: TestApp) {
     app.patron_token("city", "C1").await;
     app.admin_token().await;
     let service = jieyue_tests::jieyue_server::service::auth::purge_expired_sessions;
-    assert_eq!(service(&ctx).await.expect("purge"), 0, "nothing has expired yet");
-    app.clock.advance(Duration::days(i64::from(app.config.auth.patron_session_days)));
+    assert_eq!(
+        service(&ctx).await.expect("purge"),
+        0,
+        "nothing has expired yet"
+    );
+    app.clock.advance(Duration::days(i64::from(
+        app.config.auth.patron_session_days,
+    )));
     // Every session of TwoLibraries' staff and the patron has now expired.
     assert!(service(&ctx).await.expect("purge") >= 3);
     assert_eq!(service(&ctx).await.expect("purge"), 0);

@@ -157,3 +157,37 @@ both_backends!(
     request_ids_are_echoed_and_named_in_problems,
     health_ready_and_metrics_answer,
 );
+
+/// Readiness reflects the database: drop it from under a running server.
+#[tokio::test]
+async fn ready_answers_503_when_the_database_is_gone() {
+    use sea_orm::{ConnectionTrait, Database};
+
+    let app = TestApp::spawn(jieyue_tests::Backend::Postgres).await;
+    assert_eq!(app.get("/ready", None).await.status, StatusCode::OK);
+    let url = app.config.effective_database_url();
+    let (base, name) = url.rsplit_once('/').expect("database url");
+    let admin = Database::connect(format!("{base}/postgres"))
+        .await
+        .expect("admin connection");
+    admin
+        .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .await
+        .expect("drop");
+
+    let ready = app.get("/ready", None).await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ready.problem(), "unavailable");
+    // Liveness is about the process, not its dependencies.
+    assert_eq!(app.get("/health", None).await.status, StatusCode::OK);
+    // Requests that need the database fail cleanly, without internals.
+    let login = app.patron_login("city", "C1", "whatever-password").await;
+    assert_eq!(login.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(login.problem(), "internal");
+    assert!(
+        !login.body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("postgres")
+    );
+}
