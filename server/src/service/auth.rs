@@ -235,30 +235,26 @@ pub async fn change_own_password(
     new: &SecretString,
 ) -> Result<()> {
     let new = Password::parse_new("new_password", new)?;
-    let (account, principal, hash, actor, library) = match owner {
+    let (account, principal, credentials, actor, library) = match owner {
         Owner::Patron(p) => (
             Account::Patron(p.id),
             Principal::Patron(p.id),
-            patrons::password_hash(ctx.db.reader(), p.id).await?,
+            patrons::credentials(ctx.db.reader(), p.id).await?,
             Actor::Patron(p.id),
             Some(p.library_id),
         ),
         Owner::Staff(s) => (
             Account::Staff(s.id),
             Principal::Staff(s.id),
-            staff::password_hash(ctx.db.reader(), s.id).await?,
+            staff::credentials(ctx.db.reader(), s.id).await?,
             Actor::Staff(s.id),
             s.library_id,
         ),
     };
-    let hash = hash.ok_or(Error::Unauthenticated)?;
-    let current = Password::candidate(current).ok_or(Error::InvalidCredentials)?;
-    if !ctx.passwords.verify(current, Some(hash)).await? {
-        let txn = ctx.db.begin_write().await?;
-        login_attempts::record_failure(&txn, account, &ctx.auth.lockout, ctx.clock.now()).await?;
-        txn.commit().await?;
-        return Err(Error::InvalidCredentials);
-    }
+    let (hash, guard) = credentials.ok_or(Error::Unauthenticated)?;
+    // The same lock-out as at login: a stolen token must not become a way to guess
+    // the current password without limit.
+    check_password(ctx, Some((account, hash, guard)), current).await?;
     let new_hash = ctx.passwords.hash(new).await?;
     let now = ctx.clock.now();
     let txn = ctx.db.begin_write().await?;

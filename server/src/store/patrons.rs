@@ -96,15 +96,15 @@ pub async fn find_for_login(
         .map(to_domain))
 }
 
-/// The current password hash of a patron.
-pub async fn password_hash(
+/// A patron's password hash and failed-login record.
+pub async fn credentials(
     conn: &impl ConnectionTrait,
     id: PatronId,
-) -> Result<Option<PasswordHash>> {
-    Ok(Patrons::find_by_id(id.0)
-        .one(conn)
-        .await?
-        .map(|m| PasswordHash(m.password_hash)))
+) -> Result<Option<(PasswordHash, LoginGuard)>> {
+    Ok(Patrons::find_by_id(id.0).one(conn).await?.map(|m| {
+        let (_, hash, guard) = to_domain(m);
+        (hash, guard)
+    }))
 }
 
 /// A page of a patron search.

@@ -110,15 +110,16 @@ pub async fn find_for_login(
         .transpose()
 }
 
-/// The current password hash of an account.
-pub async fn password_hash(
+/// An account's password hash and failed-login record.
+pub async fn credentials(
     conn: &impl ConnectionTrait,
     id: StaffId,
-) -> Result<Option<PasswordHash>> {
-    Ok(StaffTable::find_by_id(id.0)
+) -> Result<Option<(PasswordHash, LoginGuard)>> {
+    StaffTable::find_by_id(id.0)
         .one(conn)
         .await?
-        .map(|m| PasswordHash(m.password_hash)))
+        .map(|m| to_domain(m).map(|(_, hash, guard)| (hash, guard)))
+        .transpose()
 }
 
 /// Changes to a staff account; `None` leaves a field as it is.

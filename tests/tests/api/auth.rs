@@ -269,6 +269,34 @@ async fn patron_changes_password_and_other_sessions_end(app: TestApp) {
     );
 }
 
+async fn guessing_the_current_password_locks_the_account_too(app: TestApp) {
+    TwoLibraries::create(&app).await;
+    let token = app.patron_token("city", "C1").await;
+    for _ in 0..app.config.auth.max_failed_logins {
+        let reply = app
+            .post(
+                "/api/v1/me/password",
+                Some(&token),
+                json!({ "current_password": "a guess!", "new_password": "new password 1" }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    // Even the right current password is refused now, and so is logging in.
+    let locked = app
+        .post(
+            "/api/v1/me/password",
+            Some(&token),
+            json!({ "current_password": PASSWORD, "new_password": "new password 1" }),
+        )
+        .await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.patron_login("city", "C1", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
 async fn staff_change_their_own_password(app: TestApp) {
     let admin = app.admin_token().await;
     let reply = app
@@ -361,6 +389,7 @@ both_backends!(
     garbage_tokens_are_unauthenticated,
     patron_changes_password_and_other_sessions_end,
     staff_change_their_own_password,
+    guessing_the_current_password_locks_the_account_too,
     tokens_only_work_on_their_side,
     deactivated_staff_cannot_log_in_and_lose_their_sessions,
 );
