@@ -201,6 +201,10 @@ async fn broken_epubs_are_refused_with_a_reason_and_nothing_is_stored(app: TestA
             .as_str()
             .unwrap_or_default();
         assert!(message.contains(expected), "{name}: {message}");
+        assert!(
+            !message.contains("upload-") && !message.contains("/work/"),
+            "{name}: the server path leaked: {message}"
+        );
     }
     let catalogue = app.get("/api/v1/catalog", None).await;
     assert_eq!(catalogue.body["total"], 0);

@@ -27,7 +27,11 @@ const MAX_DESCRIPTION: usize = 10_000;
 
 /// Opens the EPUB at `path` and reads its metadata. Errors name what is wrong.
 pub fn extract(path: &Path, content_hash: &str) -> Result<Extracted, String> {
-    let epub = Epub::open(path).map_err(|e| format!("not a readable EPUB: {e}"))?;
+    // rbook names the file it was given; that path is the server's business, not the
+    // uploader's.
+    let epub = Epub::open(path).map_err(|e| {
+        format!("not a readable EPUB: {e}").replace(&path.display().to_string(), "<file>")
+    })?;
     if epub.spine().is_empty() {
         return Err("the OPF spine lists no content documents".to_owned());
     }
