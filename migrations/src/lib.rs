@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_accounts;
 mod m20261122_000002_catalogue;
+mod m20261122_000003_lending;
 
 /// Every schema change of the lending server, oldest first.
 ///
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_accounts::Migration),
             Box::new(m20261122_000002_catalogue::Migration),
+            Box::new(m20261122_000003_lending::Migration),
         ]
     }
 }
