@@ -272,15 +272,25 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        // The consortium default: the cell every lookup falls back to.
+        // The consortium default: the cell every lookup falls back to. Ids are 16-byte
+        // blobs on SQLite and `uuid` on PostgreSQL, as the drivers store them.
+        let (id, at) = match manager.get_database_backend() {
+            sea_orm::DatabaseBackend::Sqlite => (
+                "X'00000000000000000000000000000000'",
+                "'2026-11-22T00:00:00+00:00'",
+            ),
+            _ => (
+                "'00000000-0000-0000-0000-000000000000'",
+                "'2026-11-22T00:00:00+00:00'",
+            ),
+        };
         manager
             .get_connection()
-            .execute_unprepared(
+            .execute_unprepared(&format!(
                 "INSERT INTO lending_rules (id, scope_key, library_id, category, loan_days_default, loan_days_max, \
                  max_loans, max_holds, renewals, renewal_days, pickup_hours, max_devices, updated_at) \
-                 VALUES ('00000000-0000-0000-0000-000000000000', '*:*', NULL, NULL, 14, 21, 10, 10, 2, 14, 72, 3, \
-                 '2026-11-22 00:00:00+00:00')",
-            )
+                 VALUES ({id}, '*:*', NULL, NULL, 14, 21, 10, 10, 2, 14, 72, 3, {at})"
+            ))
             .await?;
         Ok(())
     }

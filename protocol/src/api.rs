@@ -9,11 +9,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 mod catalog;
+mod lending;
 mod secret;
 pub use catalog::{
     CatalogFacets, CatalogPage, Contributor, FacetCount, IdentifierValue, TitleDetails, TitleLinks,
     TitleSummary,
 };
+pub use lending::{BorrowRequest, DeviceView, EnrolmentResponse, LoanView};
 pub use secret::SecretString;
 
 /// A member library of the consortium, as readers see it (e.g. to pick one at login).

@@ -34,6 +34,22 @@ pub enum ProblemType {
     Conflict,
     /// The HTTP method is not supported on this route.
     MethodNotAllowed,
+    /// Every copy of the title the reader's library can lend is out (place a hold).
+    NoCopyAvailable,
+    /// The reader has as many loans as the rules allow.
+    LoanLimit,
+    /// The reader already has this title on loan.
+    AlreadyBorrowed,
+    /// The library has blocked the reader from borrowing.
+    PatronBlocked,
+    /// The reader's library card has expired.
+    CardExpired,
+    /// The loan cannot be renewed (no renewals left, or others are waiting).
+    RenewalRefused,
+    /// The reader has enrolled as many devices as the rules allow.
+    DeviceLimit,
+    /// The loan has ended (returned, expired or revoked).
+    LoanEnded,
     /// The server is not ready (e.g. the database is unreachable).
     Unavailable,
     /// Something failed inside the server; the cause is logged, never returned.
@@ -42,7 +58,7 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// Every problem kind, for documentation and exhaustive tests.
-    pub const ALL: [ProblemType; 12] = [
+    pub const ALL: [ProblemType; 20] = [
         ProblemType::MalformedRequest,
         ProblemType::Validation,
         ProblemType::PayloadTooLarge,
@@ -53,6 +69,14 @@ impl ProblemType {
         ProblemType::NotFound,
         ProblemType::Conflict,
         ProblemType::MethodNotAllowed,
+        ProblemType::NoCopyAvailable,
+        ProblemType::LoanLimit,
+        ProblemType::AlreadyBorrowed,
+        ProblemType::PatronBlocked,
+        ProblemType::CardExpired,
+        ProblemType::RenewalRefused,
+        ProblemType::DeviceLimit,
+        ProblemType::LoanEnded,
         ProblemType::Unavailable,
         ProblemType::Internal,
     ];
@@ -70,6 +94,14 @@ impl ProblemType {
             ProblemType::NotFound => "not-found",
             ProblemType::Conflict => "conflict",
             ProblemType::MethodNotAllowed => "method-not-allowed",
+            ProblemType::NoCopyAvailable => "no-copy-available",
+            ProblemType::LoanLimit => "loan-limit",
+            ProblemType::AlreadyBorrowed => "already-borrowed",
+            ProblemType::PatronBlocked => "patron-blocked",
+            ProblemType::CardExpired => "card-expired",
+            ProblemType::RenewalRefused => "renewal-refused",
+            ProblemType::DeviceLimit => "device-limit",
+            ProblemType::LoanEnded => "loan-ended",
             ProblemType::Unavailable => "unavailable",
             ProblemType::Internal => "internal",
         }
@@ -99,6 +131,14 @@ impl ProblemType {
             ProblemType::NotFound => "Not found",
             ProblemType::Conflict => "Conflict",
             ProblemType::MethodNotAllowed => "Method not allowed",
+            ProblemType::NoCopyAvailable => "No copy available",
+            ProblemType::LoanLimit => "Loan limit reached",
+            ProblemType::AlreadyBorrowed => "Already on loan to you",
+            ProblemType::PatronBlocked => "Borrowing blocked",
+            ProblemType::CardExpired => "Library card expired",
+            ProblemType::RenewalRefused => "Renewal refused",
+            ProblemType::DeviceLimit => "Device limit reached",
+            ProblemType::LoanEnded => "Loan ended",
             ProblemType::Unavailable => "Service unavailable",
             ProblemType::Internal => "Internal error",
         }

@@ -217,6 +217,12 @@ impl Application {
                 if let Err(err) = service::catalogue::sync_search(&sync_ctx).await {
                     tracing::warn!(error = %err, "search index sync failed; retrying");
                 }
+                // Loans end at their end, whether or not a client is there to see it.
+                match service::lending::expire_due(&sync_ctx).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(expired = n, "loans expired"),
+                    Err(err) => tracing::warn!(error = %err, "expiring loans failed; retrying"),
+                }
                 // Expired sessions no longer authenticate; drop their rows hourly.
                 if last_purge.elapsed() >= std::time::Duration::from_secs(3600) {
                     last_purge = std::time::Instant::now();

@@ -3,6 +3,7 @@
 //! these types, and the rules are plain functions over them.
 
 mod ids;
+mod lending;
 mod library;
 mod login_guard;
 mod password;
@@ -12,6 +13,7 @@ mod title;
 mod validation;
 
 pub use ids::{LibraryId, PatronId, SessionId, StaffId, TitleId};
+pub use lending::{LendingRules, Loan, LoanState, rules_key, rules_precedence};
 pub use library::{Library, LibraryCode, LibraryName, NewLibrary, Region};
 pub use login_guard::{LockoutPolicy, LoginGuard};
 pub use password::{Password, PasswordHash};

@@ -23,8 +23,8 @@ use utoipa_axum::routes;
 use crate::service::Ctx;
 use problem::ApiError;
 use routes::{
-    admin_libraries, admin_patrons, admin_staff, admin_titles, catalog, opds, ops, reader,
-    staff_auth,
+    admin_lending, admin_libraries, admin_patrons, admin_staff, admin_titles, catalog, lending,
+    opds, ops, reader, staff_auth,
 };
 
 /// What every handler can reach.
@@ -50,6 +50,7 @@ pub struct AppState {
         (name = "reader", description = "Patrons: login and their own account"),
         (name = "staff", description = "Staff login and own account"),
         (name = "catalogue", description = "The public catalogue: search, details, covers, packages"),
+        (name = "lending", description = "Readers: devices, loans, licences, status documents"),
         (name = "opds", description = "The OPDS 2.0 catalog"),
         (name = "admin", description = "Library administration, scoped to the staff member's library"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
@@ -101,6 +102,19 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::thumbnail))
         .routes(routes!(catalog::package))
         .routes(routes!(admin_titles::get, admin_titles::update))
+        .routes(routes!(lending::enrol, lending::my_devices))
+        .routes(routes!(lending::remove_device))
+        .routes(routes!(lending::my_loans, lending::borrow))
+        .routes(routes!(lending::licence))
+        .routes(routes!(lending::return_loan))
+        .routes(routes!(lending::renew))
+        .routes(routes!(lending::status))
+        .routes(routes!(admin_lending::create_lot, admin_lending::list_lots))
+        .routes(routes!(admin_lending::update_lot))
+        .routes(routes!(admin_lending::list_rules, admin_lending::put_rules))
+        .routes(routes!(admin_lending::revoke))
+        .routes(routes!(admin_lending::patron_devices))
+        .routes(routes!(admin_lending::remove_patron_device))
         .routes(routes!(opds::root))
         .routes(routes!(opds::publications))
         .routes(routes!(opds::search))

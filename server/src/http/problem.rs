@@ -138,6 +138,52 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict(detail) => {
                 Self::new(ProblemType::Conflict, StatusCode::CONFLICT, detail)
             }
+            ServiceError::Refused(refusal) => {
+                use crate::service::Refusal as R;
+                let (kind, status, detail) = match refusal {
+                    R::NoCopyAvailable => (
+                        ProblemType::NoCopyAvailable,
+                        StatusCode::CONFLICT,
+                        "every copy is on loan; place a hold to join the queue",
+                    ),
+                    R::LoanLimit => (
+                        ProblemType::LoanLimit,
+                        StatusCode::FORBIDDEN,
+                        "you have as many loans as your library allows; return one first",
+                    ),
+                    R::AlreadyBorrowed => (
+                        ProblemType::AlreadyBorrowed,
+                        StatusCode::CONFLICT,
+                        "you already have this title on loan",
+                    ),
+                    R::PatronBlocked => (
+                        ProblemType::PatronBlocked,
+                        StatusCode::FORBIDDEN,
+                        "your library has blocked borrowing on this card; please contact the library",
+                    ),
+                    R::CardExpired => (
+                        ProblemType::CardExpired,
+                        StatusCode::FORBIDDEN,
+                        "your library card has expired; please renew it at the library",
+                    ),
+                    R::RenewalRefused => (
+                        ProblemType::RenewalRefused,
+                        StatusCode::CONFLICT,
+                        "this loan cannot be renewed",
+                    ),
+                    R::DeviceLimit => (
+                        ProblemType::DeviceLimit,
+                        StatusCode::FORBIDDEN,
+                        "you have enrolled as many devices as allowed; remove one first",
+                    ),
+                    R::LoanEnded => (
+                        ProblemType::LoanEnded,
+                        StatusCode::GONE,
+                        "this loan has ended",
+                    ),
+                };
+                Self::new(kind, status, detail)
+            }
             ServiceError::Store(err) => {
                 tracing::error!(error = %err, "database error");
                 Self::internal()

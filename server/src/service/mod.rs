@@ -4,7 +4,9 @@
 
 pub mod auth;
 pub mod catalogue;
+pub mod devices;
 pub mod ingest;
+pub mod lending;
 pub mod libraries;
 pub mod passwords;
 pub mod patrons;
@@ -75,6 +77,9 @@ pub enum Error {
     /// Conflicts with existing data.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A lending rule refuses the request.
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
     /// The database failed.
     #[error(transparent)]
     Store(StoreError),
@@ -102,6 +107,27 @@ impl From<sea_orm::DbErr> for Error {
     fn from(err: sea_orm::DbErr) -> Self {
         Error::from(StoreError::from(err))
     }
+}
+
+/// Why lending refused a request; each has its own problem type so apps can act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No copy is free at the reader's library.
+    NoCopyAvailable,
+    /// The reader has as many loans as allowed.
+    LoanLimit,
+    /// The reader already has the title on loan.
+    AlreadyBorrowed,
+    /// The reader is blocked from borrowing.
+    PatronBlocked,
+    /// The reader's card has expired.
+    CardExpired,
+    /// The loan cannot be renewed.
+    RenewalRefused,
+    /// The reader has enrolled as many devices as allowed.
+    DeviceLimit,
+    /// The loan has ended.
+    LoanEnded,
 }
 
 /// Service result.

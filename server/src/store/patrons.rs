@@ -207,3 +207,13 @@ pub async fn update(
     model.updated_at = Set(now);
     Ok(Some(patron_only(model.update(conn).await?)))
 }
+
+/// Locks a patron's row until the transaction ends (PostgreSQL `FOR UPDATE`), so that
+/// per-patron limits hold under concurrent requests. SQLite's single writer already
+/// serialises write transactions.
+pub async fn lock(conn: &impl ConnectionTrait, id: PatronId) -> Result<()> {
+    if !super::is_sqlite(conn) {
+        Patrons::find_by_id(id.0).lock_exclusive().one(conn).await?;
+    }
+    Ok(())
+}

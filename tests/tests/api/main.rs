@@ -10,6 +10,7 @@ mod catalogue;
 mod conventions;
 mod ingest;
 mod keys;
+mod lending;
 mod libraries;
 mod migrations;
 mod opds;

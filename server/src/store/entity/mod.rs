@@ -3,6 +3,7 @@
 
 pub mod audit_event;
 pub mod catalogue_change;
+pub mod lending;
 pub mod library;
 pub mod patron;
 pub mod session;

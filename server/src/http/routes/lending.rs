@@ -1,0 +1,224 @@
+//! The reader's lending routes: devices, loans, licences, status documents.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jieyue_protocol::api::{BorrowRequest, DeviceView, EnrolmentResponse, LoanView};
+use jieyue_protocol::enrolment::EnrolmentRequest;
+use jieyue_protocol::problem::Problem;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::domain::{Loan, TitleId};
+use crate::http::AppState;
+use crate::http::extract::{Json, Path, PatronAuth, Query};
+use crate::http::problem::ApiError;
+use crate::service::{devices, lending};
+use crate::store::lending::Device;
+
+pub(crate) fn device_view(device: &Device) -> DeviceView {
+    DeviceView {
+        id: device.id,
+        name: device.name.clone(),
+        enrolled_at: device.enrolled_at,
+    }
+}
+
+fn loan_view(loan: &Loan) -> LoanView {
+    LoanView {
+        id: loan.id,
+        title_id: loan.title_id.0,
+        started_at: loan.started_at,
+        ends_at: loan.ends_at,
+        renewals: loan.renewals,
+        state: loan.state.as_str().to_owned(),
+        licence: format!("/api/v1/me/loans/{}/licence", loan.id),
+    }
+}
+
+const JWS: &str = "application/jose";
+
+fn jws(token: String) -> Response {
+    let mut response = token.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JWS));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Enrol this device: send an ephemeral X25519 public key, get the server's signed half.
+/// Re-enrolling a device id already yours replaces its key.
+#[utoipa::path(post, path = "/api/v1/me/devices", tag = "lending",
+    security(("bearer" = [])),
+    request_body = EnrolmentRequest,
+    responses(
+        (status = 201, body = EnrolmentResponse),
+        (status = 403, description = "Device limit reached", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Device id belongs to another reader", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn enrol(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+    Json(request): Json<EnrolmentRequest>,
+) -> Result<(StatusCode, Json<EnrolmentResponse>), ApiError> {
+    let (reply, device) = devices::enrol(&state.ctx, &auth.patron, &request).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(EnrolmentResponse {
+            device: device_view(&device),
+            reply,
+        }),
+    ))
+}
+
+/// This reader's devices.
+#[utoipa::path(get, path = "/api/v1/me/devices", tag = "lending",
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<DeviceView>), (status = 401, body = Problem, content_type = "application/problem+json")))]
+pub async fn my_devices(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+) -> Result<Json<Vec<DeviceView>>, ApiError> {
+    let list = devices::list(&state.ctx, auth.patron.id).await?;
+    Ok(Json(list.iter().map(device_view).collect()))
+}
+
+/// Remove one of this reader's devices.
+#[utoipa::path(delete, path = "/api/v1/me/devices/{id}", tag = "lending",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Device id")),
+    responses((status = 204, description = "Removed"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn remove_device(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    devices::remove(&state.ctx, &auth.patron, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Loan list parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LoanListParams {
+    /// `true` for ended loans too (default: active only).
+    pub all: Option<bool>,
+}
+
+/// This reader's loans (active by default).
+#[utoipa::path(get, path = "/api/v1/me/loans", tag = "lending",
+    security(("bearer" = [])),
+    params(LoanListParams),
+    responses((status = 200, body = Vec<LoanView>), (status = 401, body = Problem, content_type = "application/problem+json")))]
+pub async fn my_loans(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+    Query(params): Query<LoanListParams>,
+) -> Result<Json<Vec<LoanView>>, ApiError> {
+    let loans = lending::my_loans(&state.ctx, &auth.patron, !params.all.unwrap_or(false)).await?;
+    Ok(Json(loans.iter().map(loan_view).collect()))
+}
+
+/// Borrow a title. Idempotent on `request_id`.
+#[utoipa::path(post, path = "/api/v1/me/loans", tag = "lending",
+    security(("bearer" = [])),
+    request_body = BorrowRequest,
+    responses(
+        (status = 201, body = LoanView),
+        (status = 403, description = "Blocked, card expired, or loan limit", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No copy available, or already borrowed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn borrow(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+    Json(request): Json<BorrowRequest>,
+) -> Result<(StatusCode, Json<LoanView>), ApiError> {
+    let loan = lending::borrow(
+        &state.ctx,
+        &auth.patron,
+        TitleId(request.title_id),
+        request.days,
+        request.request_id,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(loan_view(&loan))))
+}
+
+/// Licence parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LicenceParams {
+    /// One of this reader's enrolled devices.
+    pub device: Uuid,
+}
+
+/// The licence of a loan for one device (JWS, `typ` `jieyue-licence+jws`). Fetching it
+/// again returns the same licence until the loan changes.
+#[utoipa::path(get, path = "/api/v1/me/loans/{id}/licence", tag = "lending",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Loan id"), LicenceParams),
+    responses(
+        (status = 200, description = "The licence (JWS compact)", body = String, content_type = "application/jose"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The loan has ended", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn licence(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+    Path(id): Path<Uuid>,
+    Query(params): Query<LicenceParams>,
+) -> Result<Response, ApiError> {
+    let token = lending::licence(&state.ctx, &auth.patron, id, params.device).await?;
+    Ok(jws(token))
+}
+
+/// Return a loan early; the copy is free at once.
+#[utoipa::path(post, path = "/api/v1/me/loans/{id}/return", tag = "lending",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Loan id")),
+    responses((status = 200, body = LoanView), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 410, body = Problem, content_type = "application/problem+json")))]
+pub async fn return_loan(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+    Path(id): Path<Uuid>,
+) -> Result<Json<LoanView>, ApiError> {
+    let loan = lending::return_loan(&state.ctx, &auth.patron, id).await?;
+    Ok(Json(loan_view(&loan)))
+}
+
+/// Renew a loan, if the rules allow.
+#[utoipa::path(post, path = "/api/v1/me/loans/{id}/renew", tag = "lending",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Loan id")),
+    responses((status = 200, body = LoanView), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "Renewal refused", body = Problem, content_type = "application/problem+json"),
+              (status = 410, body = Problem, content_type = "application/problem+json")))]
+pub async fn renew(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+    Path(id): Path<Uuid>,
+) -> Result<Json<LoanView>, ApiError> {
+    let loan = lending::renew(&state.ctx, &auth.patron, id).await?;
+    Ok(Json(loan_view(&loan)))
+}
+
+/// The licence's status document (JWS, `typ` `jieyue-status+jws`): active, returned,
+/// expired or revoked, with the current end and the server time.
+#[utoipa::path(get, path = "/api/v1/licences/{id}/status", tag = "lending",
+    params(("id" = Uuid, Path, description = "Licence id")),
+    responses((status = 200, description = "Status document (JWS compact)", body = String, content_type = "application/jose"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn status(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    Ok(jws(lending::status_document(&state.ctx, id).await?))
+}

@@ -1,0 +1,142 @@
+//! Lending tables: rules, devices, licence lots and shares, loans, licences.
+#![allow(missing_docs)]
+
+pub mod lending_rule {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "lending_rules")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        #[sea_orm(unique)]
+        pub scope_key: String,
+        pub library_id: Option<Uuid>,
+        pub category: Option<String>,
+        pub loan_days_default: i32,
+        pub loan_days_max: i32,
+        pub max_loans: i32,
+        pub max_holds: i32,
+        pub renewals: i32,
+        pub renewal_days: i32,
+        pub pickup_hours: i32,
+        pub max_devices: i32,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod device {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "devices")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub patron_id: Uuid,
+        pub name: String,
+        pub key_sealed: String,
+        pub enrolled_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod licence_lot {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "licence_lots")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub title_id: Uuid,
+        pub owner_library_id: Option<Uuid>,
+        pub copies: i32,
+        pub active_loans: i32,
+        pub checkouts_left: Option<i32>,
+        pub expires_at: Option<DateTimeUtc>,
+        pub status: String,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod lot_share {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "lot_shares")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub lot_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub library_id: Uuid,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod loan {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "loans")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub patron_id: Uuid,
+        pub title_id: Uuid,
+        pub lot_id: Uuid,
+        pub library_id: Uuid,
+        pub request_id: Uuid,
+        pub started_at: DateTimeUtc,
+        pub ends_at: DateTimeUtc,
+        pub renewals: i32,
+        pub state: String,
+        pub ended_at: Option<DateTimeUtc>,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod licence {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "licences")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub loan_id: Uuid,
+        pub device_id: Uuid,
+        pub issued_at: DateTimeUtc,
+        pub ends_at: DateTimeUtc,
+        pub token: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
