@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_accounts;
 mod m20261122_000002_catalogue;
 mod m20261122_000003_lending;
+mod m20261122_000004_holds;
 
 /// Every schema change of the lending server, oldest first.
 ///
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_accounts::Migration),
             Box::new(m20261122_000002_catalogue::Migration),
             Box::new(m20261122_000003_lending::Migration),
+            Box::new(m20261122_000004_holds::Migration),
         ]
     }
 }

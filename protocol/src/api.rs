@@ -15,7 +15,10 @@ pub use catalog::{
     CatalogFacets, CatalogPage, Contributor, FacetCount, IdentifierValue, TitleDetails, TitleLinks,
     TitleSummary,
 };
-pub use lending::{BorrowRequest, DeviceView, EnrolmentResponse, LoanView};
+pub use lending::{
+    BorrowRequest, DeviceView, EnrolmentResponse, HoldView, LoanView, NotificationPage,
+    NotificationView, PlaceHoldRequest, SuspendHoldRequest,
+};
 pub use secret::SecretString;
 
 /// A member library of the consortium, as readers see it (e.g. to pick one at login).

@@ -217,6 +217,14 @@ impl Application {
                 if let Err(err) = service::catalogue::sync_search(&sync_ctx).await {
                     tracing::warn!(error = %err, "search index sync failed; retrying");
                 }
+                // Ready holds not collected in time pass to the next reader; free copies
+                // go to whoever waits.
+                if let Err(err) = service::holds::expire_lapsed(&sync_ctx).await {
+                    tracing::warn!(error = %err, "expiring holds failed; retrying");
+                }
+                if let Err(err) = service::holds::promote_all(&sync_ctx).await {
+                    tracing::warn!(error = %err, "promoting holds failed; retrying");
+                }
                 // Loans end at their end, whether or not a client is there to see it.
                 match service::lending::expire_due(&sync_ctx).await {
                     Ok(0) => {}

@@ -217,6 +217,12 @@ impl TestApp {
         }
     }
 
+    /// The server's clock now.
+    pub fn clock_now(&self) -> chrono::DateTime<Utc> {
+        use jieyue_server::clock::Clock;
+        self.clock.now()
+    }
+
     /// `GET path`.
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
         self.request(Method::GET, path, token, None).await

@@ -60,3 +60,73 @@ pub struct LoanView {
     /// Fetch a licence for a device: append `?device={device_id}`.
     pub licence: String,
 }
+
+/// `POST /api/v1/me/holds`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PlaceHoldRequest {
+    /// The title.
+    pub title_id: Uuid,
+    /// Borrow automatically when a copy is ready.
+    #[serde(default)]
+    pub auto_borrow: bool,
+}
+
+/// `POST /api/v1/me/holds/{id}/suspend`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SuspendHoldRequest {
+    /// Skip the hold until then (it keeps its place); `null` resumes it.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A hold as its reader sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HoldView {
+    /// Id.
+    pub id: Uuid,
+    /// The title.
+    pub title_id: Uuid,
+    /// `waiting` or `ready` (then borrow before `pickup_deadline`).
+    pub state: String,
+    /// When it was placed.
+    pub placed_at: DateTime<Utc>,
+    /// Place in the queue (1 = next), while waiting.
+    pub position: Option<u64>,
+    /// A rough estimate of the wait in days, while waiting.
+    pub estimated_wait_days: Option<u64>,
+    /// Until when a ready copy waits.
+    pub pickup_deadline: Option<DateTime<Utc>>,
+    /// Suspended until then.
+    pub suspended_until: Option<DateTime<Utc>>,
+    /// Borrow automatically when ready.
+    pub auto_borrow: bool,
+}
+
+/// A notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NotificationView {
+    /// Id (also the cursor).
+    pub id: Uuid,
+    /// `hold_ready`, `hold_expired`, `loan_revoked`.
+    pub kind: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Details (ids, deadlines).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub payload: serde_json::Value,
+}
+
+/// A page of notifications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NotificationPage {
+    /// Oldest first.
+    pub items: Vec<NotificationView>,
+    /// Pass as `after` to get newer ones (always present, so clients can poll).
+    pub cursor: Option<Uuid>,
+}

@@ -152,6 +152,8 @@ pub async fn create_lot(ctx: &Ctx, actor: &Staff, new: NewLot) -> Result<Lot> {
     )
     .await?;
     txn.commit().await?;
+    // New copies go first to whoever waits.
+    super::holds::promote(ctx, lot.title_id).await?;
     Ok(lot)
 }
 
@@ -224,6 +226,7 @@ pub async fn update_lot(ctx: &Ctx, actor: &Staff, id: Uuid, changes: LotChanges)
     )
     .await?;
     txn.commit().await?;
+    super::holds::promote(ctx, lot.title_id).await?;
     Ok(lot)
 }
 
@@ -272,21 +275,26 @@ pub async fn borrow(
     if store::active_loan_count(&txn, patron.id).await? >= u64::from(rules.max_loans) {
         return Err(Error::Refused(Refusal::LoanLimit));
     }
-    let mut lots: Vec<Lot> = store::lots_of_title(&txn, title_row.id)
-        .await?
-        .into_iter()
-        .filter(|l| l.status == "active" && store::lendable_by(l, patron.library_id))
-        .collect();
-    lots.sort_by_key(|l| lot_order(l, patron.library_id));
-    let mut taken = None;
-    for lot in &lots {
-        if store::take_copy(&txn, lot.id, now).await? {
-            taken = Some(lot.id);
-            break;
+    // A copy reserved by the reader's ready hold comes first.
+    let reserved = super::holds::fulfil_in(&txn, patron.id, title_row.id, now).await?;
+    let lot_id = match reserved {
+        Some(lot) => lot,
+        None => {
+            let mut lots: Vec<Lot> = store::lots_of_title(&txn, title_row.id)
+                .await?
+                .into_iter()
+                .filter(|l| l.status == "active" && store::lendable_by(l, patron.library_id))
+                .collect();
+            lots.sort_by_key(|l| lot_order(l, patron.library_id));
+            let mut taken = None;
+            for lot in &lots {
+                if store::take_copy(&txn, lot.id, now).await? {
+                    taken = Some(lot.id);
+                    break;
+                }
+            }
+            taken.ok_or(Error::Refused(Refusal::NoCopyAvailable))?
         }
-    }
-    let Some(lot_id) = taken else {
-        return Err(Error::Refused(Refusal::NoCopyAvailable));
     };
     let loan = Loan {
         id: Uuid::now_v7(),
@@ -449,6 +457,7 @@ async fn finish_loan(
     )
     .await?;
     txn.commit().await?;
+    super::holds::promote(ctx, loan.title_id).await?;
     Ok(ended)
 }
 
@@ -489,7 +498,7 @@ pub async fn renew(ctx: &Ctx, patron: &Patron, loan_id: Uuid) -> Result<Loan> {
         return Err(Error::Refused(Refusal::LoanEnded));
     }
     let rules = rules_for(ctx, patron.library_id, &patron.category).await?;
-    if loan.renewals >= rules.renewals {
+    if loan.renewals >= rules.renewals || super::holds::others_waiting(ctx, loan.title_id).await? {
         return Err(Error::Refused(Refusal::RenewalRefused));
     }
     let now = ctx.clock.now();
@@ -522,14 +531,21 @@ pub async fn renew(ctx: &Ctx, patron: &Patron, loan_id: Uuid) -> Result<Loan> {
 pub async fn expire_due(ctx: &Ctx) -> Result<usize> {
     let now = ctx.clock.now();
     let mut expired = 0;
+    let mut freed = Vec::new();
     loop {
         let due = store::due_loans(ctx.db.reader(), now, 200).await?;
         if due.is_empty() {
+            freed.sort();
+            freed.dedup();
+            for title in freed {
+                super::holds::promote(ctx, title).await?;
+            }
             return Ok(expired);
         }
         for id in &due {
             let txn = ctx.db.begin_write().await?;
             if let Some(loan) = store::end_loan(&txn, *id, LoanState::Expired, now).await? {
+                freed.push(loan.title_id);
                 audit::record(
                     &txn,
                     AuditEntry {

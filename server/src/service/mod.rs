@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod catalogue;
 pub mod devices;
+pub mod holds;
 pub mod ingest;
 pub mod lending;
 pub mod libraries;

@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod entity;
+pub mod holds;
 pub mod lending;
 pub mod libraries;
 pub mod login_attempts;

@@ -8,6 +8,7 @@
 mod auth;
 mod catalogue;
 mod conventions;
+mod holds;
 mod ingest;
 mod keys;
 mod lending;

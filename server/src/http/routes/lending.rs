@@ -222,3 +222,149 @@ pub async fn status(
 ) -> Result<Response, ApiError> {
     Ok(jws(lending::status_document(&state.ctx, id).await?))
 }
+
+fn hold_view(status: &crate::service::holds::HoldStatus) -> jieyue_protocol::api::HoldView {
+    let h = &status.hold;
+    jieyue_protocol::api::HoldView {
+        id: h.id,
+        title_id: h.title_id.0,
+        state: h.state.clone(),
+        placed_at: h.placed_at,
+        position: status.position,
+        estimated_wait_days: status.estimated_wait_days,
+        pickup_deadline: h.pickup_deadline,
+        suspended_until: h.suspended_until,
+        auto_borrow: h.auto_borrow,
+    }
+}
+
+async fn hold_status(
+    state: &AppState,
+    auth: &PatronAuth,
+    id: Uuid,
+) -> Result<jieyue_protocol::api::HoldView, ApiError> {
+    let all = crate::service::holds::list(&state.ctx, &auth.patron).await?;
+    all.iter()
+        .find(|s| s.hold.id == id)
+        .map(hold_view)
+        .ok_or_else(|| crate::service::Error::NotFound("hold").into())
+}
+
+/// This reader's open holds, with their place in the queue.
+#[utoipa::path(get, path = "/api/v1/me/holds", tag = "lending",
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<jieyue_protocol::api::HoldView>)))]
+pub async fn my_holds(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+) -> Result<Json<Vec<jieyue_protocol::api::HoldView>>, ApiError> {
+    let all = crate::service::holds::list(&state.ctx, &auth.patron).await?;
+    Ok(Json(all.iter().map(hold_view).collect()))
+}
+
+/// Join the queue for a title.
+#[utoipa::path(post, path = "/api/v1/me/holds", tag = "lending",
+    security(("bearer" = [])),
+    request_body = jieyue_protocol::api::PlaceHoldRequest,
+    responses((status = 201, body = jieyue_protocol::api::HoldView),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "Already on hold or on loan", body = Problem, content_type = "application/problem+json")))]
+pub async fn place_hold(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+    Json(request): Json<jieyue_protocol::api::PlaceHoldRequest>,
+) -> Result<(StatusCode, Json<jieyue_protocol::api::HoldView>), ApiError> {
+    let hold = crate::service::holds::place(
+        &state.ctx,
+        &auth.patron,
+        TitleId(request.title_id),
+        request.auto_borrow,
+    )
+    .await?;
+    let view = match hold_status(&state, &auth, hold.id).await {
+        Ok(view) => view,
+        // Auto-borrowed at once: the hold is already fulfilled.
+        Err(_) => hold_view(&crate::service::holds::HoldStatus {
+            hold,
+            position: None,
+            estimated_wait_days: None,
+        }),
+    };
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Leave the queue (a reserved copy goes to the next reader).
+#[utoipa::path(delete, path = "/api/v1/me/holds/{id}", tag = "lending",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Hold id")),
+    responses((status = 204, description = "Cancelled"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn cancel_hold(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    crate::service::holds::cancel(&state.ctx, &auth.patron, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Suspend a waiting hold until a date (it keeps its place), or resume it.
+#[utoipa::path(post, path = "/api/v1/me/holds/{id}/suspend", tag = "lending",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Hold id")),
+    request_body = jieyue_protocol::api::SuspendHoldRequest,
+    responses((status = 200, body = jieyue_protocol::api::HoldView), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub async fn suspend_hold(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+    Path(id): Path<Uuid>,
+    Json(request): Json<jieyue_protocol::api::SuspendHoldRequest>,
+) -> Result<Json<jieyue_protocol::api::HoldView>, ApiError> {
+    crate::service::holds::suspend(&state.ctx, &auth.patron, id, request.until).await?;
+    Ok(Json(hold_status(&state, &auth, id).await?))
+}
+
+/// Notification parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationParams {
+    /// The `cursor` of the previous page.
+    pub after: Option<Uuid>,
+    /// At most this many (1-200, default 50).
+    pub limit: Option<u64>,
+}
+
+/// This reader's notifications (hold ready, hold expired, loan revoked), oldest first.
+#[utoipa::path(get, path = "/api/v1/me/notifications", tag = "lending",
+    security(("bearer" = [])),
+    params(NotificationParams),
+    responses((status = 200, body = jieyue_protocol::api::NotificationPage)))]
+pub async fn notifications(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+    Query(params): Query<NotificationParams>,
+) -> Result<Json<jieyue_protocol::api::NotificationPage>, ApiError> {
+    let limit = params.limit.unwrap_or(50).clamp(1, 200);
+    let items = crate::store::holds::notifications(
+        state.ctx.db.reader(),
+        auth.patron.id,
+        params.after,
+        limit,
+    )
+    .await
+    .map_err(crate::service::Error::from)?;
+    let cursor = items.last().map(|n| n.id).or(params.after);
+    Ok(Json(jieyue_protocol::api::NotificationPage {
+        items: items
+            .into_iter()
+            .map(|n| jieyue_protocol::api::NotificationView {
+                id: n.id,
+                kind: n.kind,
+                created_at: n.created_at,
+                payload: n.payload,
+            })
+            .collect(),
+        cursor,
+    }))
+}

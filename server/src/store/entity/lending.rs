@@ -140,3 +140,50 @@ pub mod licence {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod hold {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "holds")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub patron_id: Uuid,
+        pub title_id: Uuid,
+        pub library_id: Uuid,
+        pub placed_at: DateTimeUtc,
+        pub state: String,
+        pub suspended_until: Option<DateTimeUtc>,
+        pub auto_borrow: bool,
+        pub lot_id: Option<Uuid>,
+        pub ready_at: Option<DateTimeUtc>,
+        pub pickup_deadline: Option<DateTimeUtc>,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod notification {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "notifications")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub patron_id: Uuid,
+        pub kind: String,
+        pub payload: Json,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
