@@ -12,8 +12,8 @@ mod catalog;
 mod lending;
 mod secret;
 pub use catalog::{
-    CatalogFacets, CatalogPage, Contributor, FacetCount, IdentifierValue, TitleDetails, TitleLinks,
-    TitleSummary,
+    Availability, CatalogFacets, CatalogPage, Contributor, FacetCount, IdentifierValue,
+    TitleDetails, TitleLinks, TitleSummary,
 };
 pub use lending::{
     BorrowRequest, DeviceView, EnrolmentResponse, HoldView, LoanView, NotificationPage,

@@ -94,6 +94,9 @@ pub struct TitleDetails {
     pub package_sha256: String,
     /// When the current version was catalogued.
     pub updated_at: DateTime<Utc>,
+    /// Availability at your library (when logged in as a reader, or with `?library=`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<Availability>,
 }
 
 /// A facet value and how many results have it.
@@ -131,4 +134,28 @@ pub struct CatalogPage {
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+
+/// Whether a title can be borrowed now at a library (OPDS availability states).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Availability {
+    /// `available` (a copy is free), `unavailable` (all out; a hold joins the queue),
+    /// `reserved` (you are in the queue), `ready` (a copy waits for you until `until`).
+    pub state: String,
+    /// Since when (for `ready`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
+    /// Until when (for `ready`: the pickup deadline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+    /// Copies the library can lend.
+    pub copies_total: u64,
+    /// Copies free now.
+    pub copies_available: u64,
+    /// Readers in the queue.
+    pub holds_total: u64,
+    /// Your place in the queue, if you are in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_position: Option<u64>,
 }

@@ -151,3 +151,25 @@ where
 {
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
+
+/// An optional patron: public routes that say more to a logged-in reader (availability
+/// at their library). A missing or invalid token is simply no patron.
+#[derive(Debug, Clone)]
+pub struct MaybePatron(pub Option<Patron>);
+
+impl FromRequestParts<AppState> for MaybePatron {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if parts.headers.get(header::AUTHORIZATION).is_none() {
+            return Ok(Self(None));
+        }
+        match authenticate(parts, state).await {
+            Ok(Authenticated::Patron { patron, .. }) => Ok(Self(Some(patron))),
+            _ => Ok(Self(None)),
+        }
+    }
+}

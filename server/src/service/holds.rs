@@ -367,3 +367,78 @@ pub async fn fulfil_in(
 pub async fn others_waiting(ctx: &Ctx, title: TitleId) -> Result<bool> {
     Ok(holds::active_waiting_count(ctx.db.reader(), title, ctx.clock.now()).await? > 0)
 }
+
+/// A title's availability at a library, and for a reader if one is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Availability {
+    /// `available`, `unavailable`, `reserved` or `ready`.
+    pub state: &'static str,
+    /// Ready since.
+    pub since: Option<DateTime<Utc>>,
+    /// Ready until.
+    pub until: Option<DateTime<Utc>>,
+    /// Copies the library can lend.
+    pub copies_total: u64,
+    /// Copies free.
+    pub copies_available: u64,
+    /// Open holds on the title.
+    pub holds_total: u64,
+    /// The reader's place in the queue.
+    pub hold_position: Option<u64>,
+}
+
+/// Computes availability of `title` at `library`, for `patron` if given.
+pub async fn availability(
+    ctx: &Ctx,
+    title: TitleId,
+    library: crate::domain::LibraryId,
+    patron: Option<PatronId>,
+) -> Result<Availability> {
+    let conn = ctx.db.reader();
+    let now = ctx.clock.now();
+    let lendable: Vec<lots::Lot> = lots::lots_of_title(conn, title)
+        .await?
+        .into_iter()
+        .filter(|l| {
+            l.status == "active"
+                && lots::lendable_by(l, library)
+                && l.expires_at.is_none_or(|e| e > now)
+        })
+        .collect();
+    let copies_total: u64 = lendable.iter().map(|l| u64::from(l.copies)).sum();
+    let copies_available: u64 = lendable
+        .iter()
+        .map(|l| u64::from(l.copies.saturating_sub(l.active_loans)))
+        .sum();
+    let queue = holds::waiting_queue(conn, title).await?;
+    let open_total = holds::open_count(conn, title).await?;
+    let mut state = if copies_available > 0 {
+        "available"
+    } else {
+        "unavailable"
+    };
+    let (mut since, mut until, mut position) = (None, None, None);
+    if let Some(patron) = patron {
+        if let Some(ready) = holds::ready_for(conn, patron, title).await? {
+            state = "ready";
+            since = ready.ready_at;
+            until = ready.pickup_deadline;
+        } else if let Some(index) = queue.iter().position(|h| h.patron_id == patron) {
+            state = "reserved";
+            let ahead = queue[..index]
+                .iter()
+                .filter(|h| h.suspended_until.is_none_or(|u| u <= now))
+                .count() as u64;
+            position = Some(ahead + 1);
+        }
+    }
+    Ok(Availability {
+        state,
+        since,
+        until,
+        copies_total,
+        copies_available,
+        holds_total: open_total,
+        hold_position: position,
+    })
+}

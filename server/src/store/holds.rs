@@ -124,6 +124,15 @@ pub async fn waiting_queue(conn: &impl ConnectionTrait, title: TitleId) -> Resul
         .collect())
 }
 
+/// Open (waiting or ready) holds on a title.
+pub async fn open_count(conn: &impl ConnectionTrait, title: TitleId) -> Result<u64> {
+    Ok(hold::Entity::find()
+        .filter(hold::Column::TitleId.eq(title.0))
+        .filter(hold::Column::State.is_in(["waiting", "ready"]))
+        .count(conn)
+        .await?)
+}
+
 /// Holds in the queue for a title that are not suspended at `now`.
 pub async fn active_waiting_count(
     conn: &impl ConnectionTrait,

@@ -81,6 +81,46 @@ async fn the_loan_life_cycle_with_a_holds_queue(app: TestApp) {
         .await;
     assert_eq!(own.problem(), "already-borrowed");
 
+    // Availability, as the catalogue and OPDS show it to each reader.
+    let details = |token: String| {
+        let path = format!("/api/v1/catalog/{title}");
+        let app = &app;
+        async move { app.get(&path, Some(&token)).await.body["availability"].clone() }
+    };
+    let for_c = details(c.clone()).await;
+    assert_eq!(for_c["state"], "reserved");
+    assert_eq!(
+        (
+            for_c["copies_total"].as_u64(),
+            for_c["copies_available"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+    assert_eq!(
+        (
+            for_c["holds_total"].as_u64(),
+            for_c["hold_position"].as_u64()
+        ),
+        (Some(2), Some(2))
+    );
+    let anonymous = app
+        .get(&format!("/api/v1/catalog/{title}?library=city"), None)
+        .await;
+    assert_eq!(anonymous.body["availability"]["state"], "unavailable");
+    let county = app
+        .get(&format!("/api/v1/catalog/{title}?library=county"), None)
+        .await;
+    assert_eq!(
+        county.body["availability"]["copies_total"], 0,
+        "the city's lot is not the county's"
+    );
+    let opds = app
+        .get(&format!("/opds/publications/{title}"), Some(&c))
+        .await;
+    let borrow_link = &opds.body["links"][1]["properties"];
+    assert_eq!(borrow_link["availability"]["state"], "reserved");
+    assert_eq!(borrow_link["holds"]["position"], 2);
+
     // Others wait, so A cannot renew; A returns early instead.
     let renew = app
         .post(
@@ -100,6 +140,13 @@ async fn the_loan_life_cycle_with_a_holds_queue(app: TestApp) {
     // B's hold is ready at once, with a pickup deadline, and B is told.
     let ready = eventually(&app, "/api/v1/me/holds", &b, |r| state_of(r, 0) == "ready").await;
     assert!(ready.body[0]["pickup_deadline"].is_string());
+    let for_b = app
+        .get(&format!("/api/v1/catalog/{title}"), Some(&b))
+        .await
+        .body["availability"]
+        .clone();
+    assert_eq!(for_b["state"], "ready");
+    assert_eq!(for_b["until"], ready.body[0]["pickup_deadline"]);
     let notes = app.get("/api/v1/me/notifications", Some(&b)).await;
     assert_eq!(notes.body["items"][0]["kind"], "hold_ready");
     // Nobody else can take the reserved copy.

@@ -77,7 +77,26 @@ async fn every_feed_and_publication_validates(app: TestApp) {
     assert_eq!(root.headers["content-type"], "application/opds+json");
     assert_valid(&feed, &root.body, "/opds");
 
+    // Copies at the city library, so feeds carry availability.
+    let lunyu = app
+        .get("/api/v1/catalog?q=%E8%AE%BA%E8%AF%AD", None)
+        .await
+        .body["items"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let city = app.create_library(&admin, "city", "杭州市图书馆").await;
+    let lot = app
+        .post(
+            "/api/v1/admin/lots",
+            Some(&admin),
+            serde_json::json!({ "title_id": lunyu, "owner_library_id": city, "copies": 2 }),
+        )
+        .await;
+    assert_eq!(lot.status, StatusCode::CREATED);
+
     let mut paths = vec![
+        "/opds/publications?library=city".to_owned(),
         "/opds/publications".to_owned(),
         "/opds/publications?sort=title".to_owned(),
         "/opds/publications?language=zh".to_owned(),
@@ -106,6 +125,23 @@ async fn every_feed_and_publication_validates(app: TestApp) {
             assert_valid(&publication, &document.body, own);
         }
     }
+
+    let with_availability = app
+        .get(&format!("/opds/publications/{lunyu}?library=city"), None)
+        .await;
+    assert_valid(
+        &publication,
+        &with_availability.body,
+        "a publication with availability",
+    );
+    assert_eq!(
+        with_availability.body["links"][1]["properties"]["availability"]["state"],
+        "available"
+    );
+    assert_eq!(
+        with_availability.body["links"][1]["properties"]["copies"]["total"],
+        2
+    );
 
     let search = app.get("/opds/search?query=%E8%AE%BA%E8%AF%AD", None).await;
     assert_eq!(search.body["publications"][0]["metadata"]["title"], "论语");

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::domain::{FieldError, Invalid, Title, TitleId, Validator};
 use crate::http::AppState;
-use crate::http::extract::{Json, Path, Query};
+use crate::http::extract::{Json, MaybePatron, Path, Query};
 use crate::http::problem::ApiError;
 use crate::search::{SearchQuery, Sort};
 use crate::service::catalogue;
@@ -77,7 +77,41 @@ pub(crate) fn details(title: &Title) -> TitleDetails {
         package_size: title.package_size,
         package_sha256: title.package_sha256.clone(),
         updated_at: title.updated_at,
+        availability: None,
     }
+}
+
+pub(crate) fn availability_view(
+    a: &crate::service::holds::Availability,
+) -> jieyue_protocol::api::Availability {
+    jieyue_protocol::api::Availability {
+        state: a.state.to_owned(),
+        since: a.since,
+        until: a.until,
+        copies_total: a.copies_total,
+        copies_available: a.copies_available,
+        holds_total: a.holds_total,
+        hold_position: a.hold_position,
+    }
+}
+
+/// The library availability is reported for: the logged-in reader's, or `?library=`.
+pub(crate) async fn availability_library(
+    state: &AppState,
+    patron: &Option<crate::domain::Patron>,
+    code: Option<&str>,
+) -> Result<Option<crate::domain::LibraryId>, ApiError> {
+    if let Some(patron) = patron {
+        return Ok(Some(patron.library_id));
+    }
+    let Some(code) = code else { return Ok(None) };
+    let code = crate::domain::LibraryCode::parse(code).map_err(Invalid::from)?;
+    Ok(
+        crate::store::libraries::get_by_code(state.ctx.db.reader(), &code)
+            .await
+            .map_err(crate::service::Error::from)?
+            .map(|l| l.id),
+    )
 }
 
 /// Catalogue search parameters.
@@ -190,16 +224,38 @@ pub async fn search(
     }))
 }
 
-/// A title's details.
+/// Details parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DetailsParams {
+    /// A library code: report availability there (a logged-in reader gets their own).
+    pub library: Option<String>,
+}
+
+/// A title's details, with availability at the reader's library (log in as a reader,
+/// or pass `?library=`).
 #[utoipa::path(get, path = "/api/v1/catalog/{id}", tag = "catalogue",
-    params(("id" = Uuid, Path, description = "Title id")),
+    params(("id" = Uuid, Path, description = "Title id"), DetailsParams),
     responses((status = 200, body = TitleDetails), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
+    MaybePatron(patron): MaybePatron,
     Path(id): Path<Uuid>,
+    Query(params): Query<DetailsParams>,
 ) -> Result<Json<TitleDetails>, ApiError> {
     let title = catalogue::get_public(&state.ctx, TitleId(id)).await?;
-    Ok(Json(details(&title)))
+    let mut body = details(&title);
+    if let Some(library) = availability_library(&state, &patron, params.library.as_deref()).await? {
+        let a = crate::service::holds::availability(
+            &state.ctx,
+            title.id,
+            library,
+            patron.as_ref().map(|p| p.id),
+        )
+        .await?;
+        body.availability = Some(availability_view(&a));
+    }
+    Ok(Json(body))
 }
 
 fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {

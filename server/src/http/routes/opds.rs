@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::catalog::{CatalogParams, parse_search};
 use crate::domain::{Title, TitleId};
 use crate::http::AppState;
-use crate::http::extract::{Path, Query};
+use crate::http::extract::{MaybePatron, Path, Query};
 use crate::http::problem::ApiError;
 use crate::service::catalogue;
 
@@ -41,8 +41,40 @@ fn opds_date(published: &str) -> Option<String> {
     Some(date.to_owned())
 }
 
-/// The OPDS publication object of a title.
-pub(crate) fn publication(title: &Title) -> Value {
+/// OPDS link properties for availability at a library (OPDS 2.0 `availability`,
+/// `copies`, `holds`).
+fn availability_properties(a: &crate::service::holds::Availability) -> Value {
+    let mut availability = json!({ "state": a.state });
+    if let Some(object) = availability.as_object_mut() {
+        if let Some(since) = a.since {
+            object.insert(
+                "since".into(),
+                json!(since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            );
+        }
+        if let Some(until) = a.until {
+            object.insert(
+                "until".into(),
+                json!(until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            );
+        }
+    }
+    let mut holds = json!({ "total": a.holds_total });
+    if let (Some(position), Some(object)) = (a.hold_position, holds.as_object_mut()) {
+        object.insert("position".into(), json!(position));
+    }
+    json!({
+        "availability": availability,
+        "copies": { "total": a.copies_total, "available": a.copies_available },
+        "holds": holds,
+    })
+}
+
+/// The OPDS publication object of a title, with availability when a library is known.
+pub(crate) fn publication(
+    title: &Title,
+    availability: Option<&crate::service::holds::Availability>,
+) -> Value {
     let m = &title.metadata;
     let base = format!("/api/v1/catalog/{}", title.id);
     let mut metadata = json!({
@@ -109,12 +141,7 @@ pub(crate) fn publication(title: &Title) -> Value {
                 "href": "/api/v1/me/loans",
                 "type": "application/json",
                 "title": "Borrow",
-                "properties": {
-                    "indirectAcquisition": [{
-                        "type": "application/vnd.jieyue.licence+jws",
-                        "child": [{ "type": "application/epub+zip" }]
-                    }]
-                }
+                "properties": acquisition_properties(availability)
             },
             link("alternate", base, "application/json"),
         ],
@@ -137,6 +164,21 @@ pub(crate) fn publication(title: &Title) -> Value {
         object.insert("images".into(), json!(images));
     }
     document
+}
+
+fn acquisition_properties(availability: Option<&crate::service::holds::Availability>) -> Value {
+    let mut properties = json!({
+        "indirectAcquisition": [{
+            "type": "application/vnd.jieyue.licence+jws",
+            "child": [{ "type": "application/epub+zip" }]
+        }]
+    });
+    if let (Some(a), Some(object)) = (availability, properties.as_object_mut())
+        && let Value::Object(extra) = availability_properties(a)
+    {
+        object.extend(extra);
+    }
+    properties
 }
 
 /// The navigation root of the catalog.
@@ -177,6 +219,8 @@ pub struct FeedParams {
     pub sort: Option<String>,
     /// Page number, from 1.
     pub page: Option<usize>,
+    /// A library code: show availability there (a logged-in reader gets their own).
+    pub library: Option<String>,
 }
 
 fn feed_href(params: &FeedParams, page: usize, change: Option<(&str, &str)>) -> String {
@@ -192,6 +236,7 @@ fn feed_href(params: &FeedParams, page: usize, change: Option<(&str, &str)>) -> 
     put("subject", params.subject.as_ref());
     put("layout", params.layout.as_ref());
     put("sort", params.sort.as_ref());
+    put("library", params.library.as_ref());
     if page > 1 {
         pairs.push(("page".into(), page.to_string()));
     }
@@ -217,7 +262,13 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
-async fn feed(state: &AppState, params: FeedParams) -> Result<Response, ApiError> {
+async fn feed(
+    state: &AppState,
+    patron: Option<crate::domain::Patron>,
+    params: FeedParams,
+) -> Result<Response, ApiError> {
+    let library =
+        super::catalog::availability_library(state, &patron, params.library.as_deref()).await?;
     let page = params.page.unwrap_or(1).max(1);
     let query = parse_search(CatalogParams {
         q: params.query.clone(),
@@ -285,10 +336,23 @@ async fn feed(state: &AppState, params: FeedParams) -> Result<Response, ApiError
                 json!([{ "href": "/opds", "title": "No titles found: back to the catalog", "type": FEED }]),
             );
         } else {
-            object.insert(
-                "publications".into(),
-                json!(results.titles.iter().map(publication).collect::<Vec<_>>()),
-            );
+            let mut publications = Vec::with_capacity(results.titles.len());
+            for title in &results.titles {
+                let availability = match library {
+                    Some(library) => Some(
+                        crate::service::holds::availability(
+                            &state.ctx,
+                            title.id,
+                            library,
+                            patron.as_ref().map(|p| p.id),
+                        )
+                        .await?,
+                    ),
+                    None => None,
+                };
+                publications.push(publication(title, availability.as_ref()));
+            }
+            object.insert("publications".into(), json!(publications));
         }
         if !facets.is_empty() {
             object.insert("facets".into(), json!(facets));
@@ -304,9 +368,10 @@ async fn feed(state: &AppState, params: FeedParams) -> Result<Response, ApiError
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn publications(
     State(state): State<AppState>,
+    MaybePatron(patron): MaybePatron,
     Query(params): Query<FeedParams>,
 ) -> Result<Response, ApiError> {
-    feed(&state, params).await
+    feed(&state, patron, params).await
 }
 
 /// Search (the target of the root's search template).
@@ -316,9 +381,10 @@ pub async fn publications(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn search(
     State(state): State<AppState>,
+    MaybePatron(patron): MaybePatron,
     Query(params): Query<FeedParams>,
 ) -> Result<Response, ApiError> {
-    feed(&state, params).await
+    feed(&state, patron, params).await
 }
 
 /// One publication.
@@ -328,8 +394,27 @@ pub async fn search(
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn publication_document(
     State(state): State<AppState>,
+    MaybePatron(patron): MaybePatron,
     Path(id): Path<Uuid>,
+    Query(params): Query<super::catalog::DetailsParams>,
 ) -> Result<Response, ApiError> {
     let title = catalogue::get_public(&state.ctx, TitleId(id)).await?;
-    Ok(opds(publication(&title), PUBLICATION))
+    let library =
+        super::catalog::availability_library(&state, &patron, params.library.as_deref()).await?;
+    let availability = match library {
+        Some(library) => Some(
+            crate::service::holds::availability(
+                &state.ctx,
+                title.id,
+                library,
+                patron.as_ref().map(|p| p.id),
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    Ok(opds(
+        publication(&title, availability.as_ref()),
+        PUBLICATION,
+    ))
 }
