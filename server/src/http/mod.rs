@@ -23,8 +23,8 @@ use utoipa_axum::routes;
 use crate::service::Ctx;
 use problem::ApiError;
 use routes::{
-    admin_lending, admin_libraries, admin_patrons, admin_staff, admin_titles, catalog, lending,
-    opds, ops, reader, staff_auth,
+    admin_lending, admin_libraries, admin_patrons, admin_reports, admin_staff, admin_titles,
+    catalog, lending, opds, ops, reader, staff_auth,
 };
 
 /// What every handler can reach.
@@ -119,6 +119,9 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_lending::revoke))
         .routes(routes!(admin_lending::patron_devices))
         .routes(routes!(admin_lending::remove_patron_device))
+        .routes(routes!(admin_reports::loans))
+        .routes(routes!(admin_reports::shared_usage))
+        .routes(routes!(admin_reports::holds_without_copies))
         .routes(routes!(opds::root))
         .routes(routes!(opds::publications))
         .routes(routes!(opds::search))

@@ -657,3 +657,31 @@ pub async fn save_licence(
     }
     Ok(())
 }
+
+/// Loans started in `[from, to)` by readers of `library` (all libraries if `None`).
+pub async fn loans_started_between(
+    conn: &impl ConnectionTrait,
+    library: Option<LibraryId>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Loan>> {
+    let mut select = loan::Entity::find()
+        .filter(loan::Column::StartedAt.gte(from))
+        .filter(loan::Column::StartedAt.lt(to));
+    if let Some(library) = library {
+        select = select.filter(loan::Column::LibraryId.eq(library.0));
+    }
+    select
+        .order_by_asc(loan::Column::StartedAt)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(loan_of)
+        .collect()
+}
+
+/// Every lot (for reports).
+pub async fn all_lots(conn: &impl ConnectionTrait) -> Result<Vec<Lot>> {
+    let rows = licence_lot::Entity::find().all(conn).await?;
+    with_shares(conn, rows).await
+}

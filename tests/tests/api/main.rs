@@ -17,5 +17,6 @@ mod migrations;
 mod opds;
 mod openapi;
 mod patrons;
+mod reports;
 mod scope;
 mod staff;

@@ -3,6 +3,7 @@
 pub mod admin_lending;
 pub mod admin_libraries;
 pub mod admin_patrons;
+pub mod admin_reports;
 pub mod admin_staff;
 pub mod admin_titles;
 pub mod catalog;

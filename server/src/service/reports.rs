@@ -1,0 +1,229 @@
+//! Circulation reports for staff: loans by title, library or month; use of shared lots
+//! by each library (the basis for cost sharing); holds waiting with no copy free (what
+//! to buy next). Staff see their library's figures; consortium admins everyone's.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Utc};
+
+use super::{Ctx, Result};
+use crate::domain::{LibraryScope, Staff};
+use crate::store::lending as store;
+use crate::store::{holds, libraries, titles};
+
+/// A report: column names and rows of cells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    /// Column names.
+    pub columns: Vec<&'static str>,
+    /// Rows.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// How loans are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoanGrouping {
+    /// Per title.
+    Title,
+    /// Per borrowing library.
+    Library,
+    /// Per calendar month (UTC).
+    Month,
+}
+
+fn scope_library(actor: &Staff) -> Option<crate::domain::LibraryId> {
+    match actor.scope() {
+        LibraryScope::All => None,
+        LibraryScope::One(library) => Some(library),
+    }
+}
+
+async fn library_names(ctx: &Ctx) -> Result<BTreeMap<uuid::Uuid, String>> {
+    Ok(libraries::list(ctx.db.reader())
+        .await?
+        .into_iter()
+        .map(|l| (l.id.0, l.code))
+        .collect())
+}
+
+/// Loans started in `[from, to)`, counted per group, with total loan days.
+pub async fn loans(
+    ctx: &Ctx,
+    actor: &Staff,
+    grouping: LoanGrouping,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Table> {
+    let loans =
+        store::loans_started_between(ctx.db.reader(), scope_library(actor), from, to).await?;
+    let names = library_names(ctx).await?;
+    let mut groups: BTreeMap<String, (u64, i64)> = BTreeMap::new();
+    let mut title_names = BTreeMap::new();
+    for loan in &loans {
+        let key = match grouping {
+            LoanGrouping::Title => {
+                if !title_names.contains_key(&loan.title_id) {
+                    let name = titles::get(ctx.db.reader(), loan.title_id)
+                        .await?
+                        .map_or_else(|| loan.title_id.to_string(), |t| t.metadata.title);
+                    title_names.insert(loan.title_id, name);
+                }
+                format!("{}\t{}", loan.title_id, title_names[&loan.title_id])
+            }
+            LoanGrouping::Library => names
+                .get(&loan.library_id.0)
+                .cloned()
+                .unwrap_or_else(|| loan.library_id.to_string()),
+            LoanGrouping::Month => format!(
+                "{:04}-{:02}",
+                loan.started_at.year(),
+                loan.started_at.month()
+            ),
+        };
+        let days = (loan.ended_at.unwrap_or(loan.ends_at) - loan.started_at)
+            .num_days()
+            .max(0);
+        let entry = groups.entry(key).or_default();
+        entry.0 += 1;
+        entry.1 += days;
+    }
+    let (columns, rows) = match grouping {
+        LoanGrouping::Title => (
+            vec!["title_id", "title", "loans", "loan_days"],
+            groups
+                .into_iter()
+                .map(|(k, (n, d))| {
+                    let (id, name) = k.split_once('\t').unwrap_or((k.as_str(), ""));
+                    vec![id.to_owned(), name.to_owned(), n.to_string(), d.to_string()]
+                })
+                .collect(),
+        ),
+        LoanGrouping::Library => (
+            vec!["library", "loans", "loan_days"],
+            groups
+                .into_iter()
+                .map(|(k, (n, d))| vec![k, n.to_string(), d.to_string()])
+                .collect(),
+        ),
+        LoanGrouping::Month => (
+            vec!["month", "loans", "loan_days"],
+            groups
+                .into_iter()
+                .map(|(k, (n, d))| vec![k, n.to_string(), d.to_string()])
+                .collect(),
+        ),
+    };
+    Ok(Table { columns, rows })
+}
+
+/// Use of lots not owned by the borrowing library (the shared pool, or other libraries'
+/// lots shared with it), per borrowing library and lot owner: loans and loan days.
+pub async fn shared_usage(
+    ctx: &Ctx,
+    actor: &Staff,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Table> {
+    let loans =
+        store::loans_started_between(ctx.db.reader(), scope_library(actor), from, to).await?;
+    let lots: BTreeMap<uuid::Uuid, store::Lot> = store::all_lots(ctx.db.reader())
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l))
+        .collect();
+    let names = library_names(ctx).await?;
+    let mut groups: BTreeMap<(String, String), (u64, i64)> = BTreeMap::new();
+    for loan in &loans {
+        let Some(lot) = lots.get(&loan.lot_id) else {
+            continue;
+        };
+        if lot.owner_library_id == Some(loan.library_id) {
+            continue;
+        }
+        let owner = lot.owner_library_id.map_or_else(
+            || "consortium".to_owned(),
+            |o| names.get(&o.0).cloned().unwrap_or_else(|| o.to_string()),
+        );
+        let borrower = names
+            .get(&loan.library_id.0)
+            .cloned()
+            .unwrap_or_else(|| loan.library_id.to_string());
+        let days = (loan.ended_at.unwrap_or(loan.ends_at) - loan.started_at)
+            .num_days()
+            .max(0);
+        let entry = groups.entry((borrower, owner)).or_default();
+        entry.0 += 1;
+        entry.1 += days;
+    }
+    Ok(Table {
+        columns: vec!["library", "lot_owner", "loans", "loan_days"],
+        rows: groups
+            .into_iter()
+            .map(|((borrower, owner), (n, d))| vec![borrower, owner, n.to_string(), d.to_string()])
+            .collect(),
+    })
+}
+
+/// Titles readers wait for with no copy free at their library: what to buy next.
+pub async fn holds_without_copies(ctx: &Ctx, actor: &Staff) -> Result<Table> {
+    let conn = ctx.db.reader();
+    let library = scope_library(actor);
+    let mut rows = Vec::new();
+    for title in holds::titles_with_waiting(conn).await? {
+        let queue: Vec<_> = holds::waiting_queue(conn, title)
+            .await?
+            .into_iter()
+            .filter(|h| library.is_none_or(|l| h.library_id == l))
+            .collect();
+        if queue.is_empty() {
+            continue;
+        }
+        let lots = store::lots_of_title(conn, title).await?;
+        let usable: Vec<_> = lots
+            .iter()
+            .filter(|l| {
+                l.status == "active" && queue.iter().any(|h| store::lendable_by(l, h.library_id))
+            })
+            .collect();
+        let free: u32 = usable
+            .iter()
+            .map(|l| l.copies.saturating_sub(l.active_loans))
+            .sum();
+        if free > 0 {
+            continue;
+        }
+        let copies: u32 = usable.iter().map(|l| l.copies).sum();
+        let name = titles::get(conn, title)
+            .await?
+            .map(|t| t.metadata.title)
+            .unwrap_or_default();
+        rows.push((
+            queue.len(),
+            vec![
+                title.to_string(),
+                name,
+                queue.len().to_string(),
+                copies.to_string(),
+            ],
+        ));
+    }
+    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(Table {
+        columns: vec!["title_id", "title", "holds_waiting", "copies"],
+        rows: rows.into_iter().map(|(_, r)| r).collect(),
+    })
+}
+
+/// The table as CSV (RFC 4180, UTF-8 with a byte-order mark so spreadsheet programs
+/// read the Chinese right).
+pub fn to_csv(table: &Table) -> Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let internal = |e: csv::Error| super::Error::Internal(e.to_string());
+    writer.write_record(&table.columns).map_err(internal)?;
+    for row in &table.rows {
+        writer.write_record(row).map_err(internal)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| super::Error::Internal(e.to_string()))
+}
