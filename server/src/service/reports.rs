@@ -62,13 +62,17 @@ pub async fn loans(
     for loan in &loans {
         let key = match grouping {
             LoanGrouping::Title => {
-                if !title_names.contains_key(&loan.title_id) {
-                    let name = titles::get(ctx.db.reader(), loan.title_id)
-                        .await?
-                        .map_or_else(|| loan.title_id.to_string(), |t| t.metadata.title);
-                    title_names.insert(loan.title_id, name);
-                }
-                format!("{}\t{}", loan.title_id, title_names[&loan.title_id])
+                let name = match title_names.get(&loan.title_id) {
+                    Some(name) => String::clone(name),
+                    None => {
+                        let name = titles::get(ctx.db.reader(), loan.title_id)
+                            .await?
+                            .map_or_else(|| loan.title_id.to_string(), |t| t.metadata.title);
+                        title_names.insert(loan.title_id, name.clone());
+                        name
+                    }
+                };
+                format!("{}\t{name}", loan.title_id)
             }
             LoanGrouping::Library => names
                 .get(&loan.library_id.0)
@@ -207,7 +211,7 @@ pub async fn holds_without_copies(ctx: &Ctx, actor: &Staff) -> Result<Table> {
             ],
         ));
     }
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.0));
     Ok(Table {
         columns: vec!["title_id", "title", "holds_waiting", "copies"],
         rows: rows.into_iter().map(|(_, r)| r).collect(),
