@@ -177,6 +177,8 @@ impl MigrationTrait for Migration {
                     .col(integer(Loans::Renewals).default(0))
                     .col(string_len(Loans::State, 16))
                     .col(timestamp_with_time_zone_null(Loans::EndedAt))
+                    // Set when the reader was told the loan is about to end.
+                    .col(timestamp_with_time_zone_null(Loans::EndingNotifiedAt))
                     .col(timestamp_with_time_zone(Loans::UpdatedAt))
                     .foreign_key(
                         ForeignKey::create()
@@ -394,6 +396,7 @@ enum Loans {
     Renewals,
     State,
     EndedAt,
+    EndingNotifiedAt,
     UpdatedAt,
 }
 

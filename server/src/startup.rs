@@ -225,6 +225,9 @@ impl Application {
                 if let Err(err) = service::holds::promote_all(&sync_ctx).await {
                     tracing::warn!(error = %err, "promoting holds failed; retrying");
                 }
+                if let Err(err) = service::lending::remind_ending(&sync_ctx).await {
+                    tracing::warn!(error = %err, "loan reminders failed; retrying");
+                }
                 // Loans end at their end, whether or not a client is there to see it.
                 match service::lending::expire_due(&sync_ctx).await {
                     Ok(0) => {}

@@ -112,7 +112,7 @@ pub struct HoldView {
 pub struct NotificationView {
     /// Id (also the cursor).
     pub id: Uuid,
-    /// `hold_ready`, `hold_expired`, `loan_revoked`.
+    /// `hold_ready`, `hold_expired`, `loan_ending`, `loan_revoked`.
     pub kind: String,
     /// When.
     pub created_at: DateTime<Utc>,

@@ -591,3 +591,28 @@ pub async fn status_document(ctx: &Ctx, licence_id: Uuid) -> Result<String> {
     jieyue_protocol::status::sign(&document, &ctx.keys.signing)
         .map_err(|e| Error::Internal(e.to_string()))
 }
+
+/// Days before a loan's end when the reader is reminded.
+pub const ENDING_NOTICE_DAYS: i64 = 3;
+
+/// Tells readers whose loans end within [`ENDING_NOTICE_DAYS`] (once per end; a
+/// renewal re-arms the reminder). Safe with several replicas: each loan is claimed by
+/// one conditional update.
+pub async fn remind_ending(ctx: &Ctx) -> Result<usize> {
+    let now = ctx.clock.now();
+    let txn = ctx.db.begin_write().await?;
+    let loans =
+        store::claim_ending_reminders(&txn, now + Duration::days(ENDING_NOTICE_DAYS), now).await?;
+    for loan in &loans {
+        crate::store::holds::notify(
+            &txn,
+            loan.patron_id,
+            "loan_ending",
+            json!({ "loan_id": loan.id, "title_id": loan.title_id, "ends_at": loan.ends_at }),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(loans.len())
+}

@@ -457,6 +457,7 @@ pub async fn insert_loan(conn: &impl ConnectionTrait, l: &Loan) -> Result<()> {
         renewals: Set(i(l.renewals)),
         state: Set(l.state.as_str().to_owned()),
         ended_at: Set(l.ended_at),
+        ending_notified_at: Set(None),
         updated_at: Set(l.updated_at),
     }
     .insert(conn)
@@ -684,4 +685,32 @@ pub async fn loans_started_between(
 pub async fn all_lots(conn: &impl ConnectionTrait) -> Result<Vec<Lot>> {
     let rows = licence_lot::Entity::find().all(conn).await?;
     with_shares(conn, rows).await
+}
+
+/// Marks active loans ending before `horizon` as reminded (once per end) and returns
+/// them, so each reader is told once that a loan is about to end.
+pub async fn claim_ending_reminders(
+    conn: &impl ConnectionTrait,
+    horizon: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Loan>> {
+    let due: Vec<loan::Model> = loan::Entity::find()
+        .filter(loan::Column::State.eq("active"))
+        .filter(loan::Column::EndsAt.lte(horizon))
+        .filter(loan::Column::EndingNotifiedAt.is_null())
+        .all(conn)
+        .await?;
+    let mut claimed = Vec::new();
+    for model in due {
+        let result = loan::Entity::update_many()
+            .col_expr(loan::Column::EndingNotifiedAt, Expr::val(now))
+            .filter(loan::Column::Id.eq(model.id))
+            .filter(loan::Column::EndingNotifiedAt.is_null())
+            .exec(conn)
+            .await?;
+        if result.rows_affected == 1 {
+            claimed.push(loan_of(model)?);
+        }
+    }
+    Ok(claimed)
 }

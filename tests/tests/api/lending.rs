@@ -519,8 +519,42 @@ async fn loans_expire_at_their_end_and_staff_revoke_in_scope(app: TestApp) {
         StatusCode::NOT_FOUND
     );
 
+    // Three days before the end the reader is reminded, once.
+    app.clock.advance(Duration::days(12));
+    let reader = app.patron_token("city", "C1").await;
+    let mut kinds = Vec::new();
+    for _ in 0..50 {
+        let notes = app.get("/api/v1/me/notifications", Some(&reader)).await;
+        kinds = notes.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|n| n["kind"].as_str().map(str::to_owned))
+            .collect();
+        if !kinds.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(kinds, ["loan_ending"]);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let notes = app.get("/api/v1/me/notifications", Some(&reader)).await;
+    assert_eq!(
+        notes.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "reminded once"
+    );
+    let after = notes.body["cursor"].as_str().expect("cursor").to_owned();
+    let newer = app
+        .get(
+            &format!("/api/v1/me/notifications?after={after}"),
+            Some(&reader),
+        )
+        .await;
+    assert_eq!(newer.body["items"].as_array().map(Vec::len), Some(0));
+
     // The loan runs 14 days (consortium default); past its end it expires by itself.
-    app.clock.advance(Duration::days(15));
+    app.clock.advance(Duration::days(3));
     let mut state = String::new();
     for _ in 0..50 {
         let loans = app.get("/api/v1/me/loans?all=true", Some(&reader)).await;
@@ -553,7 +587,182 @@ async fn loans_expire_at_their_end_and_staff_revoke_in_scope(app: TestApp) {
     assert_eq!(after.body[0]["state"], "revoked");
 }
 
+async fn staff_and_readers_only_see_their_own_lending_data(app: TestApp) {
+    let world = TwoLibraries::create(&app).await;
+    let title = title_with_copies(&app, &world, "zh/daxue.epub", 2).await;
+    let county_manager = {
+        app.create_staff(
+            &world.admin,
+            "county-manager",
+            "library_manager",
+            &world.county,
+        )
+        .await;
+        app.staff_token("county-manager", PASSWORD).await
+    };
+    // The county sees no lot for the title (the city's lot is not shared) and cannot
+    // change the city's lot or buy for the city.
+    let lots = app
+        .get(
+            &format!("/api/v1/admin/lots?title_id={title}"),
+            Some(&county_manager),
+        )
+        .await;
+    assert_eq!(lots.body.as_array().map(Vec::len), Some(0));
+    let city_lots = app
+        .get(
+            &format!("/api/v1/admin/lots?title_id={title}"),
+            Some(&world.admin),
+        )
+        .await;
+    let lot = city_lots.body[0]["id"].as_str().expect("lot").to_owned();
+    let change = app
+        .patch(
+            &format!("/api/v1/admin/lots/{lot}"),
+            Some(&county_manager),
+            json!({ "status": "retired" }),
+        )
+        .await;
+    assert_eq!(change.status, StatusCode::NOT_FOUND);
+    let buy = app
+        .post(
+            "/api/v1/admin/lots",
+            Some(&county_manager),
+            json!({ "title_id": title, "owner_library_id": world.city, "copies": 1 }),
+        )
+        .await;
+    assert_eq!(buy.status, StatusCode::FORBIDDEN);
+    let librarian_buys = app
+        .post(
+            "/api/v1/admin/lots",
+            Some(&world.city_librarian),
+            json!({ "title_id": title, "owner_library_id": world.city, "copies": 1 }),
+        )
+        .await;
+    assert_eq!(
+        librarian_buys.status,
+        StatusCode::FORBIDDEN,
+        "librarians do not buy"
+    );
+    // Rules: the county sees its own and the consortium's cells, not the city's.
+    let rule = json!({ "library_id": world.city, "loan_days_default": 7, "loan_days_max": 10, "max_loans": 1,
+        "max_holds": 2, "renewals": 1, "renewal_days": 5, "pickup_hours": 48, "max_devices": 1 });
+    app.request(
+        reqwest::Method::PUT,
+        "/api/v1/admin/rules",
+        Some(&world.city_manager),
+        Some(rule),
+    )
+    .await;
+    let county_rules = app.get("/api/v1/admin/rules", Some(&county_manager)).await;
+    assert!(
+        county_rules
+            .body
+            .as_array()
+            .expect("rules")
+            .iter()
+            .all(|r| r["library_id"].is_null())
+    );
+    // Devices of another library's reader are not the county's to see or remove.
+    let reader = app.patron_token("city", "C1").await;
+    let (device, _) = enrol(&app, &reader, "phone").await;
+    let path = format!("/api/v1/admin/patrons/{}/devices", world.city_patron);
+    assert_eq!(
+        app.get(&path, Some(&county_manager)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let remove = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("{path}/{device}"),
+            Some(&county_manager),
+            None,
+        )
+        .await;
+    assert_eq!(remove.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&path, Some(&world.city_librarian))
+            .await
+            .body
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    // Readers cannot touch each other's loans or holds.
+    let loan = borrow(&app, &reader, &title).await.id();
+    let other = app.patron_token("county", "K1").await;
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/me/loans/{loan}/return"),
+            Some(&other),
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/me/loans/{loan}/renew"),
+            Some(&other),
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/api/v1/me/loans", Some(&other))
+            .await
+            .body
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+    app.create_patron(&world.admin, &world.city, "C2", "李华")
+        .await;
+    let second = app.patron_token("city", "C2").await;
+    borrow(&app, &second, &title).await;
+    let hold = app
+        .post(
+            "/api/v1/me/holds",
+            Some(&reader),
+            json!({ "title_id": title }),
+        )
+        .await;
+    assert_eq!(hold.problem(), "already-borrowed");
+    app.create_patron(&world.admin, &world.city, "C3", "王五")
+        .await;
+    let third = app.patron_token("city", "C3").await;
+    let hold = app
+        .post(
+            "/api/v1/me/holds",
+            Some(&third),
+            json!({ "title_id": title }),
+        )
+        .await;
+    assert_eq!(hold.status, StatusCode::CREATED);
+    let cancel = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/me/holds/{}", hold.id()),
+            Some(&second),
+            None,
+        )
+        .await;
+    assert_eq!(cancel.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/api/v1/me/holds", Some(&second))
+            .await
+            .body
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+}
+
 both_backends!(
+    staff_and_readers_only_see_their_own_lending_data,
     a_loan_gives_a_licence_that_opens_the_package_on_that_device_only,
     two_hundred_readers_race_for_five_copies,
     a_double_click_gets_one_loan,

@@ -111,6 +111,7 @@ pub mod loan {
         pub renewals: i32,
         pub state: String,
         pub ended_at: Option<DateTimeUtc>,
+        pub ending_notified_at: Option<DateTimeUtc>,
         pub updated_at: DateTimeUtc,
     }
 
