@@ -70,6 +70,11 @@ impl MigrationTrait for Migration {
                     .col(string_len(Notifications::Kind, 32))
                     .col(json(Notifications::Payload))
                     .col(timestamp_with_time_zone(Notifications::CreatedAt))
+                    // Webhook delivery: `none` (no webhook configured), `pending`,
+                    // `delivered` or `failed` (gave up after the last retry).
+                    .col(string_len(Notifications::Delivery, 16).default("none"))
+                    .col(integer(Notifications::Attempts).default(0))
+                    .col(timestamp_with_time_zone_null(Notifications::NextAttemptAt))
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_notifications_patron")
@@ -77,6 +82,16 @@ impl MigrationTrait for Migration {
                             .to(Patrons::Table, Patrons::Id)
                             .on_delete(ForeignKeyAction::Cascade),
                     )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_notifications_delivery")
+                    .table(Notifications::Table)
+                    .col(Notifications::Delivery)
+                    .col(Notifications::NextAttemptAt)
                     .to_owned(),
             )
             .await?;
@@ -134,4 +149,7 @@ enum Notifications {
     Kind,
     Payload,
     CreatedAt,
+    Delivery,
+    Attempts,
+    NextAttemptAt,
 }

@@ -46,6 +46,9 @@ pub struct Config {
     /// How often this replica applies catalogue changes made by other replicas to its
     /// search index, in milliseconds.
     pub search_sync_interval_ms: u64,
+    /// Where reader notifications are also POSTed as JSON (`http://` only: put a relay in
+    /// front for TLS). Unset: notifications stay in the app's inbox only.
+    pub notification_webhook_url: Option<String>,
     /// Largest EPUB upload accepted, in bytes.
     pub max_upload_bytes: usize,
     /// Login sessions and lock-out.
@@ -110,6 +113,7 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             max_upload_bytes: 1024 * 1024 * 1024,
             search_sync_interval_ms: 5000,
+            notification_webhook_url: None,
             auth: AuthConfig {
                 patron_session_days: 30,
                 staff_session_hours: 12,

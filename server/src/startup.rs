@@ -137,6 +137,11 @@ pub async fn build_context(
             Arc::new(search),
             config.data_dir.join("work"),
         );
+        let webhook = config
+            .notification_webhook_url
+            .as_deref()
+            .map(service::webhooks::Webhook::new)
+            .transpose()?;
         let ctx = Ctx {
             db,
             clock,
@@ -144,6 +149,7 @@ pub async fn build_context(
             auth,
             keys,
             catalogue,
+            webhook,
         };
         service::catalogue::sync_search(&ctx).await?;
         let bootstrap =
@@ -227,6 +233,9 @@ impl Application {
                 }
                 if let Err(err) = service::lending::remind_ending(&sync_ctx).await {
                     tracing::warn!(error = %err, "loan reminders failed; retrying");
+                }
+                if let Err(err) = service::webhooks::deliver_due(&sync_ctx).await {
+                    tracing::warn!(error = %err, "webhook delivery failed; retrying");
                 }
                 // Loans end at their end, whether or not a client is there to see it.
                 match service::lending::expire_due(&sync_ctx).await {

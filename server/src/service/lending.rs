@@ -437,12 +437,17 @@ async fn finish_loan(
     state: LoanState,
     actor: Actor,
     action: &'static str,
+    notify: Option<&str>,
 ) -> Result<Loan> {
     let now = ctx.clock.now();
     let txn = ctx.db.begin_write().await?;
     let ended = store::end_loan(&txn, loan.id, state, now)
         .await?
         .ok_or(Error::Refused(Refusal::LoanEnded))?;
+    if let Some(kind) = notify {
+        let payload = json!({ "loan_id": loan.id, "title_id": loan.title_id });
+        crate::store::holds::notify(&txn, loan.patron_id, kind, payload, now).await?;
+    }
     audit::record(
         &txn,
         AuditEntry {
@@ -470,11 +475,12 @@ pub async fn return_loan(ctx: &Ctx, patron: &Patron, loan_id: Uuid) -> Result<Lo
         LoanState::Returned,
         Actor::Patron(patron.id),
         "loan.return",
+        None,
     )
     .await
 }
 
-/// Staff revoke a loan of a patron of their library.
+/// Staff revoke a loan of a patron of their library; the reader is told.
 pub async fn revoke(ctx: &Ctx, actor: &Staff, loan_id: Uuid) -> Result<Loan> {
     let loan = store::loan(ctx.db.reader(), loan_id)
         .await?
@@ -486,6 +492,7 @@ pub async fn revoke(ctx: &Ctx, actor: &Staff, loan_id: Uuid) -> Result<Loan> {
         LoanState::Revoked,
         Actor::Staff(actor.id),
         "loan.revoke",
+        Some("loan_revoked"),
     )
     .await
 }

@@ -13,6 +13,7 @@ pub mod passwords;
 pub mod patrons;
 pub mod reports;
 pub mod staff;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -39,6 +40,8 @@ pub struct Ctx {
     pub keys: Arc<crate::keys::ServerKeys>,
     /// Object store and search index.
     pub catalogue: catalogue::Catalogue,
+    /// Where notifications are POSTed, if configured.
+    pub webhook: Option<webhooks::Webhook>,
 }
 
 /// Session lifetimes and the lock-out policy.

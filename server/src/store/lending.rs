@@ -556,6 +556,11 @@ pub async fn extend_loan(
             loan::Column::Renewals,
             Expr::col(loan::Column::Renewals).add(1),
         )
+        // A new end deserves a new reminder.
+        .col_expr(
+            loan::Column::EndingNotifiedAt,
+            Expr::val(Option::<DateTime<Utc>>::None),
+        )
         .col_expr(loan::Column::UpdatedAt, Expr::val(now))
         .filter(loan::Column::Id.eq(id))
         .filter(loan::Column::State.eq("active"))

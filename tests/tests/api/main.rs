@@ -20,3 +20,4 @@ mod patrons;
 mod reports;
 mod scope;
 mod staff;
+mod webhooks;

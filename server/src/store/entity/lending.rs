@@ -181,6 +181,9 @@ pub mod notification {
         pub kind: String,
         pub payload: Json,
         pub created_at: DateTimeUtc,
+        pub delivery: String,
+        pub attempts: i32,
+        pub next_attempt_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
