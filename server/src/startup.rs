@@ -231,6 +231,9 @@ impl Application {
                 if let Err(err) = service::holds::promote_all(&sync_ctx).await {
                     tracing::warn!(error = %err, "promoting holds failed; retrying");
                 }
+                if let Err(err) = service::lending::retire_exhausted_lots(&sync_ctx).await {
+                    tracing::warn!(error = %err, "retiring lots failed; retrying");
+                }
                 if let Err(err) = service::lending::remind_ending(&sync_ctx).await {
                     tracing::warn!(error = %err, "loan reminders failed; retrying");
                 }

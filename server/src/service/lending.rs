@@ -623,3 +623,11 @@ pub async fn remind_ending(ctx: &Ctx) -> Result<usize> {
     txn.commit().await?;
     Ok(loans.len())
 }
+
+/// Retires used-up metered lots and expired lots once their last loan is back.
+pub async fn retire_exhausted_lots(ctx: &Ctx) -> Result<u64> {
+    let txn = ctx.db.begin_write().await?;
+    let retired = store::retire_exhausted(&txn, ctx.clock.now()).await?;
+    txn.commit().await?;
+    Ok(retired)
+}

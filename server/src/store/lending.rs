@@ -719,3 +719,22 @@ pub async fn claim_ending_reminders(
     }
     Ok(claimed)
 }
+
+/// Retires metered lots whose checkouts are used up and that have no loan out, and
+/// lots past their expiry with no loan out. Returns how many were retired.
+pub async fn retire_exhausted(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64> {
+    use licence_lot::Column as C;
+    let result = licence_lot::Entity::update_many()
+        .col_expr(C::Status, Expr::val("retired"))
+        .col_expr(C::UpdatedAt, Expr::val(now))
+        .filter(C::Status.ne("retired"))
+        .filter(C::ActiveLoans.eq(0))
+        .filter(
+            Condition::any()
+                .add(C::CheckoutsLeft.eq(0))
+                .add(C::ExpiresAt.lte(now)),
+        )
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}

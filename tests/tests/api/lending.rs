@@ -587,6 +587,64 @@ async fn loans_expire_at_their_end_and_staff_revoke_in_scope(app: TestApp) {
     assert_eq!(after.body[0]["state"], "revoked");
 }
 
+async fn metered_lots_run_out_and_retired_lots_let_loans_finish(app: TestApp) {
+    let world = TwoLibraries::create(&app).await;
+    let title = app.upload_corpus(&world.admin, "zh/daxue.epub").await;
+    let lot = app
+        .post(
+            "/api/v1/admin/lots",
+            Some(&world.city_manager),
+            json!({ "title_id": title, "owner_library_id": world.city, "copies": 5, "checkout_limit": 2 }),
+        )
+        .await;
+    assert_eq!(lot.body["checkouts_left"], 2);
+    let lot_id = lot.id();
+    for (card, name) in [("C2", "乙"), ("C3", "丙")] {
+        app.create_patron(&world.admin, &world.city, card, name)
+            .await;
+    }
+    let readers = [
+        app.patron_token("city", "C1").await,
+        app.patron_token("city", "C2").await,
+        app.patron_token("city", "C3").await,
+    ];
+    let first = borrow(&app, &readers[0], &title).await;
+    assert_eq!(
+        borrow(&app, &readers[1], &title).await.status,
+        StatusCode::CREATED
+    );
+    let third = borrow(&app, &readers[2], &title).await;
+    assert_eq!(
+        third.problem(),
+        "no-copy-available",
+        "two checkouts bought, two used"
+    );
+
+    // Retiring the lot stops new loans but the loans out run on.
+    let retired = app
+        .patch(
+            &format!("/api/v1/admin/lots/{lot_id}"),
+            Some(&world.city_manager),
+            json!({ "status": "retired" }),
+        )
+        .await;
+    assert_eq!(retired.body["status"], "retired");
+    let licence_still = app.get("/api/v1/me/loans", Some(&readers[0])).await;
+    assert_eq!(licence_still.body[0]["state"], "active");
+    let returned = app
+        .post(
+            &format!("/api/v1/me/loans/{}/return", first.id()),
+            Some(&readers[0]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(returned.status, StatusCode::OK);
+    assert_eq!(
+        borrow(&app, &readers[2], &title).await.problem(),
+        "no-copy-available"
+    );
+}
+
 async fn staff_and_readers_only_see_their_own_lending_data(app: TestApp) {
     let world = TwoLibraries::create(&app).await;
     let title = title_with_copies(&app, &world, "zh/daxue.epub", 2).await;
@@ -762,6 +820,7 @@ async fn staff_and_readers_only_see_their_own_lending_data(app: TestApp) {
 }
 
 both_backends!(
+    metered_lots_run_out_and_retired_lots_let_loans_finish,
     staff_and_readers_only_see_their_own_lending_data,
     a_loan_gives_a_licence_that_opens_the_package_on_that_device_only,
     two_hundred_readers_race_for_five_copies,
