@@ -245,14 +245,21 @@ pub async fn promote(ctx: &Ctx, title: TitleId) -> Result<usize> {
             continue;
         };
         let rules = rules_for(ctx, hold.library_id, &patron.category).await?;
-        let mut candidates: Vec<lots::Lot> = lots::lots_of_title(ctx.db.reader(), title)
+        // The lots are read inside the write transaction: a copy freed a moment ago
+        // (the return that called us) must be seen, whatever the read pool's snapshot.
+        let txn = ctx.db.begin_write().await?;
+        let free: Vec<lots::Lot> = lots::lots_of_title(&txn, title)
             .await?
             .into_iter()
-            .filter(|l| {
-                l.status == "active"
-                    && lots::lendable_by(l, hold.library_id)
-                    && l.active_loans < l.copies
-            })
+            .filter(|l| l.status == "active" && l.active_loans < l.copies)
+            .collect();
+        if free.is_empty() {
+            // No copy anywhere: nobody further down the queue can be served either.
+            break;
+        }
+        let mut candidates: Vec<lots::Lot> = free
+            .into_iter()
+            .filter(|l| lots::lendable_by(l, hold.library_id))
             .collect();
         if candidates.is_empty() {
             continue;
@@ -263,7 +270,6 @@ pub async fn promote(ctx: &Ctx, title: TitleId) -> Result<usize> {
                 l.expires_at.unwrap_or(DateTime::<Utc>::MAX_UTC),
             )
         });
-        let txn = ctx.db.begin_write().await?;
         let mut reserved = None;
         for lot in &candidates {
             if lots::take_copy(&txn, lot.id, now).await? {

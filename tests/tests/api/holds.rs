@@ -130,12 +130,14 @@ async fn the_loan_life_cycle_with_a_holds_queue(app: TestApp) {
         )
         .await;
     assert_eq!(renew.problem(), "renewal-refused");
-    app.post(
-        &format!("/api/v1/me/loans/{}/return", loan.id()),
-        Some(&a),
-        json!({}),
-    )
-    .await;
+    let returned = app
+        .post(
+            &format!("/api/v1/me/loans/{}/return", loan.id()),
+            Some(&a),
+            json!({}),
+        )
+        .await;
+    assert_eq!(returned.status, StatusCode::OK, "{returned:?}");
 
     // B's hold is ready at once, with a pickup deadline, and B is told.
     let ready = eventually(&app, "/api/v1/me/holds", &b, |r| state_of(r, 0) == "ready").await;
