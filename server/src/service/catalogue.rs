@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::{Ctx, Error, Result};
 use crate::blobs::Blobs;
-use crate::domain::{Staff, StaffRole, Title, TitleId};
+use crate::domain::{FieldError, Invalid, Staff, StaffRole, Title, TitleId, Validator};
 use crate::search::{Facets, SearchIndex, SearchQuery};
 use crate::store::audit::{self, Actor, AuditEntry};
 use crate::store::titles;
@@ -195,6 +195,59 @@ pub struct TitleChanges {
     pub suppressed: Option<bool>,
 }
 
+impl TitleChanges {
+    /// Checks and tidies an edit as a librarian typed it: text is trimmed, empty subjects
+    /// are dropped, an empty description clears it. Every failing field is reported.
+    pub fn parse(
+        title: Option<String>,
+        subjects: Option<Vec<String>>,
+        description: Option<Option<String>>,
+        suppressed: Option<bool>,
+    ) -> std::result::Result<Self, Invalid> {
+        let mut v = Validator::new();
+        let title = v.check_opt(title.map(|t| {
+            let t = t.trim().to_owned();
+            if t.is_empty() || t.chars().count() > 500 {
+                Err(FieldError::new("title", "must be 1-500 characters"))
+            } else {
+                Ok(t)
+            }
+        }));
+        let subjects = v.check_opt(subjects.map(|list| {
+            let mut cleaned: Vec<String> = list
+                .iter()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            cleaned.dedup();
+            if cleaned.len() > 50 || cleaned.iter().any(|x| x.chars().count() > 200) {
+                Err(FieldError::new(
+                    "subjects",
+                    "at most 50 subjects of at most 200 characters",
+                ))
+            } else {
+                Ok(cleaned)
+            }
+        }));
+        let description = v.check_opt(description.map(|d| {
+            match d.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
+                Some(text) if text.chars().count() > 10_000 => Err(FieldError::new(
+                    "description",
+                    "must be at most 10000 characters",
+                )),
+                cleared_or_text => Ok(cleared_or_text),
+            }
+        }));
+        v.finish()?;
+        Ok(Self {
+            title: title.flatten(),
+            subjects: subjects.flatten(),
+            description: description.flatten(),
+            suppressed,
+        })
+    }
+}
+
 /// Loads a title in a write transaction, applies `change`, saves it with an audit entry
 /// and a change-log entry, then brings the search index up to date.
 async fn modify_title(
@@ -366,4 +419,45 @@ pub async fn replace_cover(
         }
     }
     Ok(title)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TitleChanges;
+
+    #[test]
+    fn title_edits_are_tidied() {
+        let changes = TitleChanges::parse(
+            Some("  大学  ".into()),
+            Some(vec![" 儒家 ".into(), "".into(), "经典".into()]),
+            Some(Some("   ".into())),
+            Some(true),
+        )
+        .expect("valid");
+        assert_eq!(changes.title.as_deref(), Some("大学"));
+        assert_eq!(changes.subjects, Some(vec!["儒家".into(), "经典".into()]));
+        assert_eq!(
+            changes.description,
+            Some(None),
+            "blank clears the description"
+        );
+        assert_eq!(changes.suppressed, Some(true));
+
+        let untouched = TitleChanges::parse(None, None, None, None).expect("valid");
+        assert!(untouched.title.is_none() && untouched.subjects.is_none());
+        assert!(untouched.description.is_none());
+    }
+
+    #[test]
+    fn every_bad_field_of_a_title_edit_is_reported() {
+        let invalid = TitleChanges::parse(
+            Some(" ".into()),
+            Some((0..51).map(|i| i.to_string()).collect()),
+            Some(Some("字".repeat(10_001))),
+            None,
+        )
+        .expect_err("invalid");
+        let fields: Vec<&str> = invalid.0.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["title", "subjects", "description"]);
+    }
 }

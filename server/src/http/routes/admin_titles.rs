@@ -197,54 +197,12 @@ pub async fn update(
     Path(id): Path<Uuid>,
     Json(request): Json<UpdateTitleRequest>,
 ) -> Result<Json<AdminTitle>, ApiError> {
-    let mut errors = Vec::new();
-    let title = request.title.map(|t| t.trim().to_owned());
-    if title
-        .as_ref()
-        .is_some_and(|t| t.is_empty() || t.chars().count() > 500)
-    {
-        errors.push(FieldError::new("title", "must be 1-500 characters"));
-    }
-    let subjects = request.subjects.map(|list| {
-        let mut cleaned: Vec<String> = list
-            .iter()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
-        cleaned.dedup();
-        cleaned
-    });
-    if subjects
-        .as_ref()
-        .is_some_and(|s| s.len() > 50 || s.iter().any(|x| x.chars().count() > 200))
-    {
-        errors.push(FieldError::new(
-            "subjects",
-            "at most 50 subjects of at most 200 characters",
-        ));
-    }
-    let description = request
-        .description
-        .map(|d| d.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()));
-    if description
-        .as_ref()
-        .and_then(|d| d.as_ref())
-        .is_some_and(|d| d.chars().count() > 10_000)
-    {
-        errors.push(FieldError::new(
-            "description",
-            "must be at most 10000 characters",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(Invalid(errors).into());
-    }
-    let changes = TitleChanges {
-        title,
-        subjects,
-        description,
-        suppressed: request.suppressed,
-    };
+    let changes = TitleChanges::parse(
+        request.title,
+        request.subjects,
+        request.description,
+        request.suppressed,
+    )?;
     let title = catalogue::update(&state.ctx, &auth.staff, TitleId(id), changes).await?;
     Ok(Json(admin_title(&title)))
 }
