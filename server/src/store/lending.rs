@@ -601,6 +601,15 @@ pub struct IssuedLicence {
     pub loan_id: Uuid,
 }
 
+fn issued_of(m: licence::Model) -> IssuedLicence {
+    IssuedLicence {
+        id: m.id,
+        ends_at: m.ends_at,
+        token: m.token,
+        loan_id: m.loan_id,
+    }
+}
+
 /// The licence issued for a loan and device, if any.
 pub async fn licence_for(
     conn: &impl ConnectionTrait,
@@ -612,12 +621,7 @@ pub async fn licence_for(
         .filter(licence::Column::DeviceId.eq(device))
         .one(conn)
         .await?
-        .map(|m| IssuedLicence {
-            id: m.id,
-            ends_at: m.ends_at,
-            token: m.token,
-            loan_id: m.loan_id,
-        }))
+        .map(issued_of))
 }
 
 /// A licence by id.
@@ -625,12 +629,7 @@ pub async fn licence_by_id(conn: &impl ConnectionTrait, id: Uuid) -> Result<Opti
     Ok(licence::Entity::find_by_id(id)
         .one(conn)
         .await?
-        .map(|m| IssuedLicence {
-            id: m.id,
-            ends_at: m.ends_at,
-            token: m.token,
-            loan_id: m.loan_id,
-        }))
+        .map(issued_of))
 }
 
 /// Stores (or replaces, after a renewal) the licence for a loan and device.
