@@ -1,1 +1,20 @@
 #![doc = include_str!("../README.md")]
+
+pub mod book;
+mod client;
+mod download;
+pub mod error;
+mod http;
+pub mod model;
+pub mod platform;
+mod positions;
+mod store;
+
+pub use book::layout::{ChapterLayout, Glyph, ImageBox, Page, TextRun, Typesetter, Viewport};
+pub use book::{Book, BookMetadata, FixedPage, Locator, ReadingItem, Resource, TocEntry};
+pub use client::{Client, ClientConfig};
+pub use download::DownloadListener;
+pub use error::{ClientError, Result};
+pub use model::*;
+pub use platform::{FileSecureStore, PlatformClock, SecureStore, SecureStoreError, SystemClock};
+pub use store::Annotation;

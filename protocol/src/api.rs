@@ -17,7 +17,7 @@ pub use catalog::{
 };
 pub use lending::{
     BorrowRequest, DeviceView, EnrolmentResponse, HoldView, LoanView, NotificationPage,
-    NotificationView, PlaceHoldRequest, SuspendHoldRequest,
+    NotificationView, PlaceHoldRequest, ReadingPosition, SavePositionRequest, SuspendHoldRequest,
 };
 pub use secret::SecretString;
 

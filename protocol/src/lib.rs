@@ -6,6 +6,7 @@ pub mod encoding;
 pub mod enrolment;
 pub mod jws;
 pub mod licence;
+pub mod local;
 pub mod package;
 pub mod problem;
 pub mod status;

@@ -130,3 +130,31 @@ pub struct NotificationPage {
     /// Pass as `after` to get newer ones (always present, so clients can poll).
     pub cursor: Option<Uuid>,
 }
+
+/// `PUT /api/v1/me/positions/{title_id}`: where the reader is in a book.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SavePositionRequest {
+    /// A Readium locator (`{"href", "type", "locations": {...}}`), kept as given.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub locator: serde_json::Value,
+    /// The device the reader was using.
+    #[serde(default)]
+    pub device_id: Option<Uuid>,
+}
+
+/// A reading position saved on the server, shared by the reader's devices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReadingPosition {
+    /// The title.
+    pub title_id: Uuid,
+    /// The Readium locator.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub locator: serde_json::Value,
+    /// The device that saved it.
+    pub device_id: Option<Uuid>,
+    /// When the server received it (the latest wins).
+    pub updated_at: DateTime<Utc>,
+}

@@ -1,0 +1,338 @@
+//! The records an app sees. Ids are UUID strings and times are milliseconds since the
+//! Unix epoch (UTC), so every binding language gets plain types.
+
+use chrono::{DateTime, Utc};
+use jieyue_protocol::api;
+
+pub(crate) fn millis(time: DateTime<Utc>) -> i64 {
+    time.timestamp_millis()
+}
+
+/// A member library (to choose one at login).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Library {
+    /// Id.
+    pub id: String,
+    /// Code used at login.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// Region, if set.
+    pub region: Option<String>,
+}
+
+impl From<api::LibrarySummary> for Library {
+    fn from(l: api::LibrarySummary) -> Self {
+        Self {
+            id: l.id.to_string(),
+            code: l.code,
+            name: l.name,
+            region: l.region,
+        }
+    }
+}
+
+/// The logged-in reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Profile {
+    /// Patron id.
+    pub id: String,
+    /// Home library.
+    pub library: Library,
+    /// Card number.
+    pub card_number: String,
+    /// Name.
+    pub display_name: String,
+    /// Category (selects lending rules).
+    pub category: String,
+    /// When the card expires.
+    pub card_expires_at_ms: i64,
+    /// Whether borrowing is blocked.
+    pub blocked: bool,
+}
+
+impl From<api::PatronProfile> for Profile {
+    fn from(p: api::PatronProfile) -> Self {
+        Self {
+            id: p.id.to_string(),
+            library: p.library.into(),
+            card_number: p.card_number,
+            display_name: p.display_name,
+            category: p.category,
+            card_expires_at_ms: millis(p.card_expires_at),
+            blocked: p.blocked,
+        }
+    }
+}
+
+/// An enrolled device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Device {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// When it enrolled.
+    pub enrolled_at_ms: i64,
+}
+
+impl From<api::DeviceView> for Device {
+    fn from(d: api::DeviceView) -> Self {
+        Self {
+            id: d.id.to_string(),
+            name: d.name,
+            enrolled_at_ms: millis(d.enrolled_at),
+        }
+    }
+}
+
+/// A title in a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct TitleSummary {
+    /// Title id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Subtitle.
+    pub subtitle: Option<String>,
+    /// Author names, in order.
+    pub authors: Vec<String>,
+    /// Language (BCP 47).
+    pub language: Option<String>,
+    /// `reflowable` or `fixed`.
+    pub layout: String,
+    /// Cover image URL.
+    pub cover_url: Option<String>,
+    /// Thumbnail URL.
+    pub thumbnail_url: Option<String>,
+}
+
+/// A page of search results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct SearchPage {
+    /// The titles.
+    pub items: Vec<TitleSummary>,
+    /// How many match in all.
+    pub total: u64,
+    /// Pass back to get the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// Copies and holds of a title at the reader's library.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Availability {
+    /// `available`, `unavailable`, `reserved` or `ready`.
+    pub state: String,
+    /// Copies in all.
+    pub copies_total: u64,
+    /// Copies free now.
+    pub copies_available: u64,
+    /// Holds waiting.
+    pub holds_total: u64,
+    /// The reader's place in the queue.
+    pub hold_position: Option<u64>,
+    /// Until when the state holds, if known.
+    pub until_ms: Option<i64>,
+}
+
+/// A title's details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct TitleDetails {
+    /// The summary.
+    pub summary: TitleSummary,
+    /// Publisher.
+    pub publisher: Option<String>,
+    /// Publication date as given.
+    pub published: Option<String>,
+    /// Subjects.
+    pub subjects: Vec<String>,
+    /// Description (plain text).
+    pub description: Option<String>,
+    /// `ltr`, `rtl` or none.
+    pub page_progression: Option<String>,
+    /// Download size in bytes.
+    pub package_size: u64,
+    /// Availability at the reader's library.
+    pub availability: Option<Availability>,
+}
+
+/// A loan, with what this device holds of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Loan {
+    /// Loan id.
+    pub id: String,
+    /// Title id (also the publication id of the book).
+    pub title_id: String,
+    /// Start.
+    pub started_at_ms: i64,
+    /// End.
+    pub ends_at_ms: i64,
+    /// Renewals so far.
+    pub renewals: u32,
+    /// `active`, `returned`, `expired` or `revoked`.
+    pub state: String,
+    /// Whether this device has a licence for it.
+    pub licensed_here: bool,
+    /// Whether the book is downloaded on this device.
+    pub downloaded: bool,
+}
+
+/// A hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Hold {
+    /// Hold id.
+    pub id: String,
+    /// Title id.
+    pub title_id: String,
+    /// `waiting` or `ready`.
+    pub state: String,
+    /// When placed.
+    pub placed_at_ms: i64,
+    /// Place in the queue (1 = next).
+    pub position: Option<u64>,
+    /// Rough wait in days.
+    pub estimated_wait_days: Option<u64>,
+    /// Borrow before this when ready.
+    pub pickup_deadline_ms: Option<i64>,
+    /// Suspended until.
+    pub suspended_until_ms: Option<i64>,
+    /// Borrow automatically when ready.
+    pub auto_borrow: bool,
+}
+
+impl From<api::HoldView> for Hold {
+    fn from(h: api::HoldView) -> Self {
+        Self {
+            id: h.id.to_string(),
+            title_id: h.title_id.to_string(),
+            state: h.state,
+            placed_at_ms: millis(h.placed_at),
+            position: h.position,
+            estimated_wait_days: h.estimated_wait_days,
+            pickup_deadline_ms: h.pickup_deadline.map(millis),
+            suspended_until_ms: h.suspended_until.map(millis),
+            auto_borrow: h.auto_borrow,
+        }
+    }
+}
+
+/// A notification for the reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Notification {
+    /// Id (also the cursor).
+    pub id: String,
+    /// `hold_ready`, `hold_expired`, `loan_ending`, `loan_revoked`.
+    pub kind: String,
+    /// When.
+    pub created_at_ms: i64,
+    /// Details as JSON.
+    pub payload_json: String,
+}
+
+/// A page of notifications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct NotificationPage {
+    /// Oldest first.
+    pub items: Vec<Notification>,
+    /// Pass as `after` next time.
+    pub cursor: Option<String>,
+}
+
+impl From<api::NotificationPage> for NotificationPage {
+    fn from(page: api::NotificationPage) -> Self {
+        Self {
+            items: page
+                .items
+                .into_iter()
+                .map(|n| Notification {
+                    id: n.id.to_string(),
+                    kind: n.kind,
+                    created_at_ms: millis(n.created_at),
+                    payload_json: n.payload.to_string(),
+                })
+                .collect(),
+            cursor: page.cursor.map(|c| c.to_string()),
+        }
+    }
+}
+
+impl From<api::TitleSummary> for TitleSummary {
+    fn from(t: api::TitleSummary) -> Self {
+        Self {
+            id: t.id.to_string(),
+            title: t.title,
+            subtitle: t.subtitle,
+            authors: t.authors.into_iter().map(|a| a.name).collect(),
+            language: t.language,
+            layout: t.layout,
+            cover_url: t.links.cover,
+            thumbnail_url: t.links.thumbnail,
+        }
+    }
+}
+
+impl From<api::TitleDetails> for TitleDetails {
+    fn from(d: api::TitleDetails) -> Self {
+        Self {
+            summary: d.summary.into(),
+            publisher: d.publisher,
+            published: d.published,
+            subjects: d.subjects,
+            description: d.description,
+            page_progression: d.page_progression,
+            package_size: d.package_size,
+            availability: d.availability.map(|a| Availability {
+                state: a.state,
+                copies_total: a.copies_total,
+                copies_available: a.copies_available,
+                holds_total: a.holds_total,
+                hold_position: a.hold_position,
+                until_ms: a.until.map(millis),
+            }),
+        }
+    }
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct SyncReport {
+    /// Licences whose status was checked.
+    pub checked: u32,
+    /// Licences replaced by a renewed one.
+    pub renewed: u32,
+    /// Publications whose loan has ended (returned, expired, revoked): their keys and
+    /// packages are gone from this device.
+    pub ended: Vec<String>,
+    /// Reading positions sent to the server.
+    pub positions_sent: u32,
+}
+
+/// How a download ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum DownloadOutcome {
+    /// The package is complete, checked and in place.
+    Complete {
+        /// Its size.
+        bytes: u64,
+    },
+    /// Paused; calling `download` again resumes from here.
+    Paused {
+        /// Bytes so far.
+        received: u64,
+        /// Bytes in all, if the server said.
+        total: u64,
+    },
+}
