@@ -6,6 +6,7 @@ mod m20261122_000001_accounts;
 mod m20261122_000002_catalogue;
 mod m20261122_000003_lending;
 mod m20261122_000004_holds;
+mod m20261122_000005_positions;
 
 /// Every schema change of the lending server, oldest first.
 ///
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_catalogue::Migration),
             Box::new(m20261122_000003_lending::Migration),
             Box::new(m20261122_000004_holds::Migration),
+            Box::new(m20261122_000005_positions::Migration),
         ]
     }
 }

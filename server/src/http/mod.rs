@@ -113,6 +113,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(lending::cancel_hold))
         .routes(routes!(lending::suspend_hold))
         .routes(routes!(lending::notifications))
+        .routes(routes!(lending::save_position, lending::get_position))
+        .routes(routes!(lending::my_positions))
         .routes(routes!(admin_lending::create_lot, admin_lending::list_lots))
         .routes(routes!(admin_lending::update_lot))
         .routes(routes!(admin_lending::list_rules, admin_lending::put_rules))

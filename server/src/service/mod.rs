@@ -11,6 +11,7 @@ pub mod lending;
 pub mod libraries;
 pub mod passwords;
 pub mod patrons;
+pub mod positions;
 pub mod reports;
 pub mod staff;
 pub mod webhooks;

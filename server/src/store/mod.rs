@@ -17,6 +17,7 @@ pub mod lending;
 pub mod libraries;
 pub mod login_attempts;
 pub mod patrons;
+pub mod positions;
 pub mod sessions;
 pub mod staff;
 pub mod titles;

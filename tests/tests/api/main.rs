@@ -17,6 +17,7 @@ mod migrations;
 mod opds;
 mod openapi;
 mod patrons;
+mod positions;
 mod reports;
 mod scope;
 mod staff;

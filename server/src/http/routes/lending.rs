@@ -368,3 +368,71 @@ pub async fn notifications(
         cursor,
     }))
 }
+
+fn position_view(
+    position: crate::store::positions::Position,
+) -> Result<jieyue_protocol::api::ReadingPosition, ApiError> {
+    Ok(jieyue_protocol::api::ReadingPosition {
+        title_id: position.title_id.0,
+        locator: serde_json::from_str(&position.locator)
+            .map_err(|e| crate::service::Error::Internal(e.to_string()))?,
+        device_id: position.device_id,
+        updated_at: position.updated_at,
+    })
+}
+
+/// Save where the reader is in a book (a Readium locator); the latest save wins and
+/// the reader's other devices pick it up.
+#[utoipa::path(put, path = "/api/v1/me/positions/{id}", tag = "lending",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Title id")),
+    request_body = jieyue_protocol::api::SavePositionRequest,
+    responses(
+        (status = 200, body = jieyue_protocol::api::ReadingPosition),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn save_position(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+    Path(id): Path<Uuid>,
+    Json(request): Json<jieyue_protocol::api::SavePositionRequest>,
+) -> Result<Json<jieyue_protocol::api::ReadingPosition>, ApiError> {
+    let saved =
+        crate::service::positions::save(&state.ctx, &auth.patron, TitleId(id), request).await?;
+    Ok(Json(position_view(saved)?))
+}
+
+/// The reader's saved position in a book.
+#[utoipa::path(get, path = "/api/v1/me/positions/{id}", tag = "lending",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Title id")),
+    responses(
+        (status = 200, body = jieyue_protocol::api::ReadingPosition),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_position(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+    Path(id): Path<Uuid>,
+) -> Result<Json<jieyue_protocol::api::ReadingPosition>, ApiError> {
+    let position = crate::service::positions::get(&state.ctx, &auth.patron, TitleId(id)).await?;
+    Ok(Json(position_view(position)?))
+}
+
+/// All the reader's saved positions, latest first.
+#[utoipa::path(get, path = "/api/v1/me/positions", tag = "lending",
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<jieyue_protocol::api::ReadingPosition>)))]
+pub async fn my_positions(
+    State(state): State<AppState>,
+    auth: PatronAuth,
+) -> Result<Json<Vec<jieyue_protocol::api::ReadingPosition>>, ApiError> {
+    let positions = crate::service::positions::list(&state.ctx, &auth.patron).await?;
+    Ok(Json(
+        positions
+            .into_iter()
+            .map(position_view)
+            .collect::<Result<_, _>>()?,
+    ))
+}

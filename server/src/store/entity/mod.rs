@@ -6,6 +6,7 @@ pub mod catalogue_change;
 pub mod lending;
 pub mod library;
 pub mod patron;
+pub mod reading_position;
 pub mod session;
 pub mod staff;
 pub mod title;
