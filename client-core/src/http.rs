@@ -45,6 +45,10 @@ impl Api {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
+        // reqwest (built without a provider of its own) wants a process-wide rustls
+        // provider even when given a configuration: make it ring unless the app has
+        // installed one (then this does nothing).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls_config()?)
             .connect_timeout(CONNECT_TIMEOUT)

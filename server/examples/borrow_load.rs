@@ -82,6 +82,7 @@ async fn main() {
             .await
             .expect("serve")
     });
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)
         .build()

@@ -177,7 +177,11 @@ impl TestApp {
         });
         Self {
             base,
-            client: reqwest::Client::new(),
+            client: {
+                // reqwest is built with rustls but no provider (for the client core).
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::Client::new()
+            },
             clock,
             config,
             _data: data,

@@ -333,8 +333,14 @@ impl Book {
         match self.client.check_licence(&integrity, self.publication) {
             Ok(_) => {}
             Err(e) => {
-                if matches!(e, ClientError::Expired { .. } | ClientError::Revoked { .. }) {
-                    // The key is gone from the store; drop the one in memory too.
+                if matches!(
+                    e,
+                    ClientError::Expired { .. }
+                        | ClientError::Revoked { .. }
+                        | ClientError::NotFound { .. }
+                ) {
+                    // The licence and key are gone from the store (ended, returned,
+                    // removed): drop the key in memory too.
                     *guard = None;
                 }
                 return Err(e);

@@ -25,11 +25,9 @@ fn check_locator(locator: &serde_json::Value) -> Result<String, Invalid> {
     }
     let text = locator.to_string();
     if text.len() > MAX_LOCATOR {
-        return Err(FieldError::new(
-            "locator",
-            format!("is longer than {MAX_LOCATOR} bytes"),
-        )
-        .into());
+        return Err(
+            FieldError::new("locator", format!("is longer than {MAX_LOCATOR} bytes")).into(),
+        );
     }
     Ok(text)
 }
@@ -77,7 +75,8 @@ mod tests {
         assert!(check_locator(&ok).is_ok());
         assert!(check_locator(&serde_json::json!({"href": "a"})).is_err());
         assert!(check_locator(&serde_json::json!("a.xhtml")).is_err());
-        let big = serde_json::json!({"href": "a", "locations": {}, "text": {"before": "x".repeat(9000)}});
+        let big =
+            serde_json::json!({"href": "a", "locations": {}, "text": {"before": "x".repeat(9000)}});
         assert!(check_locator(&big).is_err());
     }
 }

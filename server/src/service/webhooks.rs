@@ -32,6 +32,9 @@ impl Webhook {
                 "notification_webhook_url must be an http:// URL (put a TLS relay in front): {url}"
             )));
         }
+        // When built together with the client core, reqwest carries rustls without a
+        // crypto provider and refuses to build a client until one is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(StdDuration::from_secs(10))
             .build()

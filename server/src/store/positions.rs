@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 use uuid::Uuid;
 
 use super::Result;
@@ -32,11 +34,7 @@ fn position(m: reading_position::Model) -> Position {
 }
 
 /// Saves (or replaces) the reader's position in a title.
-pub async fn save(
-    conn: &impl ConnectionTrait,
-    patron: PatronId,
-    saved: &Position,
-) -> Result<()> {
+pub async fn save(conn: &impl ConnectionTrait, patron: PatronId, saved: &Position) -> Result<()> {
     reading_position::Entity::insert(reading_position::ActiveModel {
         patron_id: Set(patron.0),
         title_id: Set(saved.title_id.0),

@@ -18,7 +18,12 @@ async fn a_position_is_saved_replaced_and_private_to_its_reader(app: TestApp) {
     let first = json!({"href": "OEBPS/c1.xhtml", "type": "application/xhtml+xml",
                        "locations": {"progression": 0.25, "position": 3}});
     let saved = app
-        .request(Method::PUT, &path, Some(&reader), Some(json!({ "locator": first })))
+        .request(
+            Method::PUT,
+            &path,
+            Some(&reader),
+            Some(json!({ "locator": first })),
+        )
         .await;
     assert_eq!(saved.status, StatusCode::OK, "{saved:?}");
     assert_eq!(saved.body["locator"], first);
@@ -44,7 +49,10 @@ async fn a_position_is_saved_replaced_and_private_to_its_reader(app: TestApp) {
     assert_eq!(list.body.as_array().map(Vec::len), Some(1));
 
     // Nobody else sees it.
-    assert_eq!(app.get(&path, Some(&other)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&path, Some(&other)).await.status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(
         app.get("/api/v1/me/positions", Some(&other)).await.body,
         json!([])
@@ -64,7 +72,12 @@ async fn bad_positions_are_refused_with_reasons(app: TestApp) {
         json!({"href": "a.xhtml", "locations": {}, "text": {"before": "字".repeat(4000)}}),
     ] {
         let reply = app
-            .request(Method::PUT, &path, Some(&reader), Some(json!({ "locator": locator })))
+            .request(
+                Method::PUT,
+                &path,
+                Some(&reader),
+                Some(json!({ "locator": locator })),
+            )
             .await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{locator}");
         assert_eq!(reply.problem(), "validation");

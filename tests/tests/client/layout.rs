@@ -1,0 +1,224 @@
+//! Layout snapshots: page counts and break positions for a fixed viewport and fonts,
+//! Chinese line-breaking rules, re-layout keeping the reader's place, PNG previews.
+
+use std::sync::Arc;
+
+use jieyue_client_core::{ChapterLayout, Typesetter, Viewport};
+use jieyue_tests::{Backend, TestApp, TwoLibraries};
+
+use crate::support::{Progress, fonts, phone, title};
+
+fn viewport(font_size: f32) -> Viewport {
+    Viewport {
+        width: 360.0,
+        height: 560.0,
+        font_size,
+        line_height: 1.6,
+        margin_top: 20.0,
+        margin_right: 18.0,
+        margin_bottom: 20.0,
+        margin_left: 18.0,
+    }
+}
+
+/// The text of each line of a page (runs on one baseline joined).
+fn lines(layout: &ChapterLayout, page: usize) -> Vec<String> {
+    let mut lines: Vec<(f32, String)> = Vec::new();
+    for run in &layout.pages[page].runs {
+        match lines.last_mut() {
+            Some((baseline, text)) if (*baseline - run.baseline).abs() < 0.5 => {
+                text.push_str(&run.text)
+            }
+            _ => lines.push((run.baseline, run.text.clone())),
+        }
+    }
+    lines.into_iter().map(|(_, t)| t).collect()
+}
+
+async fn open(
+    app: &TestApp,
+    world: &TwoLibraries,
+    book: &str,
+) -> (crate::support::Phone, jieyue_client_core::Book) {
+    let title_id = title(app, world, book, 1).await;
+    let phone = phone(app, "city", "C1").await;
+    phone.client.borrow(&title_id, 0).await.expect("borrow");
+    phone
+        .client
+        .download(&title_id, Arc::new(Progress::default()))
+        .await
+        .expect("download");
+    let book = phone.client.open_book(&title_id).expect("open");
+    (phone, book)
+}
+
+/// Compares page breaks with the snapshot checked in under `snapshots/`; run with
+/// `UPDATE_SNAPSHOTS=1` to record new ones after a deliberate layout change.
+fn check_snapshot(name: &str, layout: &ChapterLayout) {
+    let actual = serde_json::json!({
+        "href": layout.href,
+        "text_length": layout.text_length,
+        "pages": layout.pages.len(),
+        "starts": layout.pages.iter().map(|p| p.start).collect::<Vec<_>>(),
+    });
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/client/snapshots")
+        .join(format!("{name}.json"));
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        let text = serde_json::to_string_pretty(&actual).expect("json");
+        std::fs::write(&path, text + "\n").expect("write snapshot");
+        return;
+    }
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("{}: {e} (record with UPDATE_SNAPSHOTS=1)", path.display())
+        }))
+        .expect("snapshot json");
+    assert_eq!(actual, expected, "page breaks of {name} changed");
+}
+
+fn snapshot_dir() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("layout-snapshots");
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+/// The largest text chapter of a book.
+fn longest_chapter(book: &jieyue_client_core::Book) -> u32 {
+    book.reading_order()
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| item.media_type.contains("html"))
+        .max_by_key(|(_, item)| item.length)
+        .map(|(i, _)| i as u32)
+        .expect("a chapter")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chinese_pages_are_stable_and_follow_the_line_breaking_rules() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let world = TwoLibraries::create(&app).await;
+    let (_phone, book) = open(&app, &world, "zh/mengzi.epub").await;
+    let typesetter = Typesetter::new(fonts()).expect("fonts");
+    let chapter = longest_chapter(&book);
+    let layout = typesetter
+        .layout_chapter(&book, chapter, viewport(18.0))
+        .expect("layout");
+    let again = typesetter
+        .layout_chapter(&book, chapter, viewport(18.0))
+        .expect("layout");
+    assert_eq!(layout, again, "the same input gives the same pages");
+    // A fresh typesetter (as on another device with the same fonts) agrees.
+    let other = Typesetter::new(fonts()).expect("fonts");
+    assert_eq!(
+        other
+            .layout_chapter(&book, chapter, viewport(18.0))
+            .expect("layout"),
+        layout
+    );
+
+    check_snapshot("mengzi-18px", &layout);
+    assert!(layout.pages.len() > 1, "a long chapter fills several pages");
+    assert_eq!(layout.pages.last().map(|p| p.end), Some(layout.text_length));
+
+    // No line starts with closing punctuation, and none ends with an opening one.
+    let mut checked = 0;
+    for page in 0..layout.pages.len() {
+        for line in lines(&layout, page) {
+            let first = line.chars().next().unwrap_or(' ');
+            let last = line.chars().last().unwrap_or(' ');
+            assert!(
+                !"，。、；：？！」』）》〉".contains(first),
+                "line starts with {first:?}: {line}"
+            );
+            assert!(
+                !"「『（《〈".contains(last),
+                "line ends with {last:?}: {line}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "{checked} lines checked");
+
+    // Bigger type: more pages, and the reader's place is kept.
+    let big = typesetter
+        .layout_chapter(&book, chapter, viewport(26.0))
+        .expect("layout");
+    assert!(big.pages.len() > layout.pages.len());
+    check_snapshot("mengzi-26px", &big);
+    let page = layout.pages.len() as u32 / 2;
+    let progression = layout.progression_of_page(page);
+    let locator = book.locator_at(chapter, progression).expect("locator");
+    let moved = big.page_for_progression(locator.progression);
+    let target = &big.pages[moved as usize];
+    let offset = layout.pages[page as usize].start;
+    assert!(
+        target.start <= offset && offset < target.end.max(target.start + 1),
+        "page {moved} holds offset {offset}"
+    );
+
+    for (index, page) in layout.pages.iter().take(2).enumerate() {
+        let png = typesetter
+            .render_page_png(page, viewport(18.0), Some(&book))
+            .expect("png");
+        std::fs::write(snapshot_dir().join(format!("mengzi-{index}.png")), &png).expect("write");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn english_and_right_to_left_pages() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let world = TwoLibraries::create(&app).await;
+    let (_phone, book) = open(&app, &world, "epub3/moby-dick.epub").await;
+    let typesetter = Typesetter::new(fonts()).expect("fonts");
+    let chapter = longest_chapter(&book);
+    let layout = typesetter
+        .layout_chapter(&book, chapter, viewport(18.0))
+        .expect("layout");
+    assert!(layout.pages.len() > 3);
+    // Words are not split: every line ends at a space, hyphen or the paragraph's end.
+    for page in 0..layout.pages.len().min(5) {
+        for line in lines(&layout, page) {
+            assert!(!line.trim().is_empty());
+            assert!(line.len() < 80, "{line}");
+        }
+    }
+    // Lines fit the text column.
+    for page in &layout.pages {
+        for run in &page.runs {
+            assert!(
+                run.x >= 17.0 && run.x + run.width <= 360.0 - 18.0 + 1.0,
+                "{run:?}"
+            );
+        }
+    }
+    let png = typesetter
+        .render_page_png(&layout.pages[0], viewport(18.0), Some(&book))
+        .expect("png");
+    std::fs::write(snapshot_dir().join("moby-dick-0.png"), &png).expect("write");
+    check_snapshot("moby-dick-18px", &layout);
+
+    let (_phone2, arabic) = open(&app, &world, "epub3/regime-anticancer-arabic.epub").await;
+    let arabic_fonts =
+        vec![std::fs::read("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").expect("font")];
+    let typesetter = Typesetter::new(arabic_fonts).expect("fonts");
+    let chapter = longest_chapter(&arabic);
+    let layout = typesetter
+        .layout_chapter(&arabic, chapter, viewport(18.0))
+        .expect("layout");
+    let rtl_runs = layout
+        .pages
+        .iter()
+        .flat_map(|p| &p.runs)
+        .filter(|r| r.rtl)
+        .count();
+    assert!(rtl_runs > 0, "Arabic paragraphs are laid out right to left");
+    // Right-to-left lines are right-aligned: they end at the right margin.
+    let right_edges: Vec<f32> = layout.pages[0]
+        .runs
+        .iter()
+        .filter(|r| r.rtl)
+        .map(|r| r.x + r.width)
+        .collect();
+    assert!(right_edges.iter().any(|e| *e > 300.0), "{right_edges:?}");
+}

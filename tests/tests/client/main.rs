@@ -1,0 +1,10 @@
+//! The client core against a real server: log in, enrol, borrow, download, open, read,
+//! lay out, return; and offline enforcement with a fake platform clock.
+
+#![allow(clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod layout;
+mod offline;
+mod reading;
