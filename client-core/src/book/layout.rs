@@ -142,6 +142,8 @@ pub struct ChapterLayout {
     pub href: String,
     /// Characters in the chapter's text.
     pub text_length: u32,
+    /// Whether the pages reach the chapter's end (see `Typesetter::layout_pages`).
+    pub complete: bool,
     /// Its pages.
     pub pages: Vec<Page>,
 }
@@ -296,6 +298,18 @@ impl Typesetter {
         chapter: u32,
         viewport: Viewport,
     ) -> Result<ChapterLayout> {
+        self.layout_pages(book, chapter, viewport, 0)
+    }
+
+    /// Like [`layout_chapter`](Self::layout_chapter) but stops after `max_pages` pages
+    /// (0: no limit), to show the first page of a long chapter at once.
+    pub fn layout_pages(
+        &self,
+        book: &Book,
+        chapter: u32,
+        viewport: Viewport,
+        max_pages: u32,
+    ) -> Result<ChapterLayout> {
         let item = book.item(chapter)?.clone();
         let document = book.document(&item.href)?;
         let image_size = |path: &str| -> Option<(f32, f32)> {
@@ -304,20 +318,24 @@ impl Typesetter {
             let size = imagesize::blob_size(&head).ok()?;
             Some((size.width as f32, size.height as f32))
         };
-        let pages = self.paginate(&document, viewport, &image_size)?;
+        let pages = self.paginate(&document, viewport, &image_size, max_pages as usize)?;
+        let text_length = u32::try_from(document.char_len()).unwrap_or(u32::MAX);
         Ok(ChapterLayout {
             href: item.href,
-            text_length: u32::try_from(document.char_len()).unwrap_or(u32::MAX),
+            text_length,
+            complete: pages.last().is_some_and(|p| p.end == text_length),
             pages,
         })
     }
 
-    /// Paginates a parsed document. `image_size` gives an image's intrinsic size.
+    /// Paginates a parsed document, stopping after `max_pages` pages (0: no limit).
+    /// `image_size` gives an image's intrinsic size.
     pub fn paginate(
         &self,
         document: &Document,
         viewport: Viewport,
         image_size: &dyn Fn(&str) -> Option<(f32, f32)>,
+        max_pages: usize,
     ) -> Result<Vec<Page>> {
         let (content_width, content_height) = viewport.content()?;
         let mut fonts = self
@@ -341,6 +359,10 @@ impl Typesetter {
             y: 0.0,
         };
         for block in &document.blocks {
+            if max_pages > 0 && pager.pages.len() >= max_pages {
+                pager.pages.truncate(max_pages);
+                return Ok(pager.pages);
+            }
             let offset = u32::try_from(block.offset).unwrap_or(u32::MAX);
             let (scale, bold, indent, before, after) = block_style(&block.kind);
             pager.space(before * line);

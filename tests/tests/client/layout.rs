@@ -118,6 +118,14 @@ async fn chinese_pages_are_stable_and_follow_the_line_breaking_rules() {
     );
 
     check_snapshot("mengzi-18px", &layout);
+    assert!(layout.complete);
+    // The first page alone, for a quick start, is the same first page.
+    let first = typesetter
+        .layout_pages(&book, chapter, viewport(18.0), 1)
+        .expect("first page");
+    assert_eq!(first.pages.len(), 1);
+    assert!(!first.complete);
+    assert_eq!(first.pages[0], layout.pages[0]);
     assert!(layout.pages.len() > 1, "a long chapter fills several pages");
     assert_eq!(layout.pages.last().map(|p| p.end), Some(layout.text_length));
 
