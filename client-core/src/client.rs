@@ -180,6 +180,7 @@ impl Client {
         self.inner
             .secure_put(SESSION_KEY, token.expose().as_bytes().to_vec())?;
         lock(&self.inner.state).session = Some(token);
+        tracing::info!(library = library_code, "logged in");
         Ok(response.patron.into())
     }
 
@@ -245,6 +246,7 @@ impl Client {
         }
         self.inner
             .observe_server_time(&integrity, reply.issued_at, true)?;
+        tracing::info!(device = %device_id, "device enrolled");
         Ok(response.device.into())
     }
 
@@ -315,6 +317,7 @@ impl Client {
             )
             .await?;
         self.inner.fetch_licence(&token, &loan).await?;
+        tracing::info!(title = %id, loan = %loan.id, "borrowed");
         self.inner.loan(loan)
     }
 
@@ -508,6 +511,12 @@ impl Client {
             }
         }
         report.positions_sent = self.inner.send_positions().await?;
+        tracing::info!(
+            checked = report.checked,
+            renewed = report.renewed,
+            ended = report.ended.len(),
+            "synced"
+        );
         Ok(report)
     }
 
@@ -671,6 +680,7 @@ impl Inner {
     /// Destroys what this device holds of a publication: the licence (with the wrapped
     /// key), the package and any partial download.
     pub(crate) fn destroy(&self, publication: Uuid) -> Result<()> {
+        tracing::info!(%publication, "licence, key and package removed from the device");
         lock(&self.store).delete_licence(publication)?;
         let path = self.package_path(publication);
         for file in [path.clone(), path.with_extension("part")] {
@@ -747,6 +757,9 @@ impl Inner {
             anchor.rollback_detected = true;
         }
         let result = anchor.now(reading, self.tolerance);
+        if result.is_err() {
+            tracing::warn!("clock rollback: books stay closed until the next sync");
+        }
         let anchor = anchor.clone();
         // Persist when a rollback was seen, or the mark moved by a minute.
         let save = anchor.rollback_detected

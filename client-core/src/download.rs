@@ -16,6 +16,7 @@ use crate::error::{ClientError, Result};
 use crate::model::DownloadOutcome;
 
 /// Hears how a download is going. Called from the download's task; keep it quick.
+#[cfg_attr(feature = "uniffi", uniffi::export(foreign))]
 pub trait DownloadListener: Send + Sync {
     /// `received` of `total` bytes are on the device (`total` is 0 if unknown).
     fn on_progress(&self, received: u64, total: u64);
@@ -151,6 +152,7 @@ impl Client {
             ));
         }
         std::fs::rename(&part, &final_path)?;
+        tracing::info!(%publication, bytes = received, "package downloaded and checked");
         Ok(DownloadOutcome::Complete { bytes: received })
     }
 

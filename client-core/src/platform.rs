@@ -26,6 +26,7 @@ pub enum SecureStoreError {
 
 /// A small key → secret store backed by the platform's keystore. Values are at most a
 /// few hundred bytes (the device key, the session token, the trusted-time mark).
+#[cfg_attr(feature = "uniffi", uniffi::export(foreign))]
 pub trait SecureStore: Send + Sync {
     /// Stores `value` under `key`, replacing any earlier value.
     fn put(&self, key: String, value: Vec<u8>) -> Result<(), SecureStoreError>;
@@ -36,6 +37,7 @@ pub trait SecureStore: Send + Sync {
 }
 
 /// The platform's clocks.
+#[cfg_attr(feature = "uniffi", uniffi::export(foreign))]
 pub trait PlatformClock: Send + Sync {
     /// Wall-clock time in milliseconds since the Unix epoch (the user can change it).
     fn wall_millis(&self) -> i64;
@@ -141,6 +143,13 @@ impl SecureStore for FileSecureStore {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(failed(e)),
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(feature = "uniffi")]
+impl From<uniffi::UnexpectedUniFFICallbackError> for SecureStoreError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Failed { message: e.reason }
     }
 }
 

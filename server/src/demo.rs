@@ -118,3 +118,44 @@ pub async fn find_admin(ctx: &Ctx) -> Result<Staff> {
         .find(|s| s.role == StaffRole::ConsortiumAdmin && s.active)
         .ok_or(service::Error::NotFound("consortium admin"))
 }
+
+/// Copies in the consortium's shared pool for each demo title that has none yet.
+pub const DEMO_COPIES: u32 = 3;
+
+/// Gives every title without a licence lot [`DEMO_COPIES`] copies in the consortium's
+/// shared pool, so readers of every demo library can borrow. Returns how many titles
+/// were stocked.
+pub async fn stock(ctx: &Ctx, admin: &Staff) -> Result<usize> {
+    let mut stocked = 0;
+    let mut after = None;
+    loop {
+        let ids = crate::store::titles::ids_after(ctx.db.reader(), after, 500).await?;
+        let Some(last) = ids.last().copied() else {
+            break;
+        };
+        after = Some(last);
+        for id in ids {
+            if !crate::store::lending::lots_of_title(ctx.db.reader(), id)
+                .await?
+                .is_empty()
+            {
+                continue;
+            }
+            service::lending::create_lot(
+                ctx,
+                admin,
+                service::lending::NewLot {
+                    title_id: id,
+                    owner_library_id: None,
+                    copies: DEMO_COPIES,
+                    checkout_limit: None,
+                    expires_at: None,
+                    shared_with: Vec::new(),
+                },
+            )
+            .await?;
+            stocked += 1;
+        }
+    }
+    Ok(stocked)
+}

@@ -275,6 +275,13 @@ async fn serve(config: Config, demo_books: Option<Vec<PathBuf>>) -> anyhow::Resu
             }
             _ => println!("No demo books found under {books:?}; the catalogue starts empty."),
         }
+        let stocked = demo::stock(app.ctx(), &admin).await?;
+        if stocked > 0 {
+            println!(
+                "Gave {stocked} titles {} copies each in the consortium's shared pool.",
+                demo::DEMO_COPIES
+            );
+        }
         print_demo_guide(addr);
     }
     tracing::info!(%addr, "listening");
