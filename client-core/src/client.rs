@@ -22,8 +22,8 @@ use uuid::Uuid;
 use crate::error::{ClientError, Result};
 use crate::http::Api;
 use crate::model::{
-    Device, Hold, Library, Loan, NotificationPage, Profile, SearchPage, SyncReport, TitleDetails,
-    millis,
+    Device, Hold, Loan, MemberLibrary, NotificationPage, Profile, SearchPage, SyncReport,
+    TitleDetails, millis,
 };
 use crate::platform::{PlatformClock, SecureStore, reading};
 use crate::store::{LocalStore, StoredLicence};
@@ -151,9 +151,9 @@ impl Client {
     }
 
     /// The libraries of the consortium (to choose one at login).
-    pub async fn libraries(&self) -> Result<Vec<Library>> {
+    pub async fn libraries(&self) -> Result<Vec<MemberLibrary>> {
         let list: Vec<api::LibrarySummary> = self.inner.api.get("/api/v1/libraries", None).await?;
-        Ok(list.into_iter().map(Library::from).collect())
+        Ok(list.into_iter().map(MemberLibrary::from).collect())
     }
 
     /// Logs in with a library card; the session token goes to the secure store.

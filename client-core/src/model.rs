@@ -11,7 +11,7 @@ pub(crate) fn millis(time: DateTime<Utc>) -> i64 {
 /// A member library (to choose one at login).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct Library {
+pub struct MemberLibrary {
     /// Id.
     pub id: String,
     /// Code used at login.
@@ -22,7 +22,7 @@ pub struct Library {
     pub region: Option<String>,
 }
 
-impl From<api::LibrarySummary> for Library {
+impl From<api::LibrarySummary> for MemberLibrary {
     fn from(l: api::LibrarySummary) -> Self {
         Self {
             id: l.id.to_string(),
@@ -40,7 +40,7 @@ pub struct Profile {
     /// Patron id.
     pub id: String,
     /// Home library.
-    pub library: Library,
+    pub library: MemberLibrary,
     /// Card number.
     pub card_number: String,
     /// Name.

@@ -17,10 +17,10 @@ use jieyue_protocol::time::ClockReading;
 #[cfg_attr(feature = "uniffi", derive(uniffi::Error))]
 pub enum SecureStoreError {
     /// The platform store refused or failed (locked device, no keystore).
-    #[error("secure store: {message}")]
+    #[error("secure store: {detail}")]
     Failed {
-        /// Details.
-        message: String,
+        /// What the platform said. (Not `message`: Kotlin exceptions have one already.)
+        detail: String,
     },
 }
 
@@ -118,7 +118,7 @@ impl FileSecureStore {
 
 fn failed(e: std::io::Error) -> SecureStoreError {
     SecureStoreError::Failed {
-        message: e.to_string(),
+        detail: e.to_string(),
     }
 }
 
@@ -149,7 +149,7 @@ impl SecureStore for FileSecureStore {
 #[cfg(feature = "uniffi")]
 impl From<uniffi::UnexpectedUniFFICallbackError> for SecureStoreError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        Self::Failed { message: e.reason }
+        Self::Failed { detail: e.reason }
     }
 }
 

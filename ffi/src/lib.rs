@@ -5,7 +5,7 @@ use std::sync::Arc;
 use jieyue_client_core as core;
 use jieyue_client_core::{
     Annotation, BookMetadata, ChapterLayout, ClientConfig, ClientError, Device, DownloadListener,
-    DownloadOutcome, FixedPage, Hold, Library, Loan, Locator, NotificationPage, Page,
+    DownloadOutcome, FixedPage, Hold, Loan, Locator, MemberLibrary, NotificationPage, Page,
     PlatformClock, Profile, ReadingItem, Resource, SearchPage, SecureStore, SyncReport,
     TitleDetails, TocEntry, Viewport,
 };
@@ -47,7 +47,7 @@ impl Client {
     }
 
     /// The consortium's libraries.
-    pub async fn libraries(&self) -> Result<Vec<Library>> {
+    pub async fn libraries(&self) -> Result<Vec<MemberLibrary>> {
         self.inner.libraries().await
     }
 

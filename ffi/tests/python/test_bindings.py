@@ -8,6 +8,7 @@ sys.path (scripts/test-bindings sets both up).
 import asyncio
 import json
 import os
+import pathlib
 import tempfile
 import time
 import unittest
@@ -155,7 +156,7 @@ class Flow(unittest.TestCase):
         self.assertEqual(book.fixed_pages(), [])
         self.assertGreater(book.position_count(), 0)
 
-        fonts = [open(path, "rb").read() for path in FONTS]
+        fonts = [pathlib.Path(path).read_bytes() for path in FONTS]
         typesetter = jieyue.Typesetter(fonts)
         viewport = Viewport(width=360, height=640, font_size=18, line_height=1.6,
                             margin_top=20, margin_right=18, margin_bottom=20, margin_left=18)
