@@ -245,7 +245,7 @@ impl Client {
             }
         }
         self.inner
-            .observe_server_time(&integrity, reply.issued_at, true)?;
+            .observe_server_time(&integrity, reply.issued_at)?;
         tracing::info!(device = %device_id, "device enrolled");
         Ok(response.device.into())
     }
@@ -483,7 +483,7 @@ impl Client {
             }
             report.checked += 1;
             self.inner
-                .observe_server_time(&integrity, document.server_time, true)?;
+                .observe_server_time(&integrity, document.server_time)?;
             match document.status {
                 LicenceStatus::Active if document.end != licence.terms.rights.end => {
                     // Renewed (perhaps on another device): fetch the new licence.
@@ -662,7 +662,7 @@ impl Inner {
         // Prove now that it opens here, rather than when the reader is offline.
         licence.unwrap_content_key(&device_key)?;
         let integrity = LocalIntegrity::new(&device_key);
-        self.observe_server_time(&integrity, licence.terms.server_time, true)?;
+        self.observe_server_time(&integrity, licence.terms.server_time)?;
         lock(&self.store).put_licence(
             &integrity,
             &StoredLicence {
@@ -698,7 +698,6 @@ impl Inner {
         &self,
         integrity: &LocalIntegrity,
         server_time: DateTime<Utc>,
-        fresh: bool,
     ) -> Result<()> {
         let reading = reading(self.clock.as_ref());
         let mut state = lock(&self.state);
@@ -706,7 +705,7 @@ impl Inner {
             state.anchor = lock(&self.store).anchor(integrity).unwrap_or(None);
         }
         let anchor = match state.anchor.take() {
-            Some(mut anchor) if fresh && server_time >= anchor.server_time => {
+            Some(mut anchor) if server_time >= anchor.server_time => {
                 anchor.sync(server_time, reading);
                 anchor
             }
