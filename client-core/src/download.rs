@@ -169,14 +169,6 @@ impl Client {
 
     /// Deletes a downloaded package (the licence stays; download again to read).
     pub fn delete_download(&self, publication_id: &str) -> Result<()> {
-        let publication: Uuid = parse_id(publication_id, "book")?;
-        let path = self.inner.package_path(publication);
-        for file in [path.clone(), path.with_extension("part")] {
-            match std::fs::remove_file(&file) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-                _ => {}
-            }
-        }
-        Ok(())
+        self.inner.remove_package(parse_id(publication_id, "book")?)
     }
 }

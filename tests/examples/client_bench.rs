@@ -211,15 +211,7 @@ async fn main() {
     books.sort();
     let mut ids = Vec::new();
     for book in &books {
-        let title = app.upload_corpus(&world.admin, book).await;
-        let lot = app
-            .post(
-                "/api/v1/admin/lots",
-                Some(&world.city_manager),
-                json!({ "title_id": title, "owner_library_id": world.city, "copies": 1 }),
-            )
-            .await;
-        assert!(lot.status.is_success());
+        let title = app.title_with_copies(&world, book, 1).await;
         phone.borrow(&title, 0).await.expect("borrow");
         phone
             .download(&title, Arc::new(Quiet))

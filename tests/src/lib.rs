@@ -445,6 +445,23 @@ impl TwoLibraries {
     }
 }
 
+impl TestApp {
+    /// Uploads a corpus book and gives the city library a lot of `copies` of it;
+    /// returns the title id.
+    pub async fn title_with_copies(&self, world: &TwoLibraries, book: &str, copies: u32) -> String {
+        let title = self.upload_corpus(&world.admin, book).await;
+        let lot = self
+            .post(
+                "/api/v1/admin/lots",
+                Some(&world.city_manager),
+                json!({ "title_id": title, "owner_library_id": world.city, "copies": copies }),
+            )
+            .await;
+        assert_eq!(lot.status, StatusCode::CREATED, "{lot:?}");
+        title
+    }
+}
+
 /// Runs an async test body on SQLite and on PostgreSQL: `both_backends!(my_test);`
 /// expects `async fn my_test(app: TestApp)` and makes `my_test::sqlite` and
 /// `my_test::postgres`.

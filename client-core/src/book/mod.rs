@@ -14,6 +14,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::sync::{Arc, Mutex};
 
+use jieyue_protocol::licence::Licence;
 use jieyue_protocol::package::PackageReader;
 use rbook::Epub;
 use uuid::Uuid;
@@ -102,6 +103,8 @@ pub struct Book {
     client: Arc<Inner>,
     publication: Uuid,
     reader: Mutex<Option<PackageReader<BufReader<File>>>>,
+    /// The licence as last verified (a renewal stored by a sync replaces it).
+    licence: Mutex<Option<Licence>>,
     metadata: BookMetadata,
     toc: Vec<TocEntry>,
     reading_order: Vec<ReadingItem>,
@@ -160,7 +163,7 @@ impl Client {
         let publication = parse_id(publication_id, "book")?;
         let inner = Arc::clone(&self.inner);
         let integrity = inner.integrity()?;
-        let licence = inner.check_licence(&integrity, publication)?;
+        let licence = inner.check_licence(&integrity, publication, None)?;
         let (_, device_key) = inner.device()?;
         let content_key = licence.unwrap_content_key(&device_key)?;
         let path = inner.package_path(publication);
@@ -175,6 +178,7 @@ impl Client {
             .map_err(|e| ClientError::corrupt(format!("the package's EPUB structure: {e}")))?;
         Book::index(inner, publication, &epub, &mut reader).map(|mut book| {
             book.reader = Mutex::new(Some(reader));
+            book.licence = Mutex::new(Some(licence));
             book
         })
     }
@@ -283,6 +287,7 @@ impl Book {
             client,
             publication,
             reader: Mutex::new(None),
+            licence: Mutex::new(None),
             metadata,
             toc,
             reading_order,
@@ -330,8 +335,15 @@ impl Book {
             .reader
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match self.client.check_licence(&integrity, self.publication) {
-            Ok(_) => {}
+        let mut licence = self
+            .licence
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match self
+            .client
+            .check_licence(&integrity, self.publication, licence.as_ref())
+        {
+            Ok(current) => *licence = Some(current),
             Err(e) => {
                 if matches!(
                     e,

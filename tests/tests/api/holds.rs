@@ -32,15 +32,7 @@ fn state_of(reply: &Reply, index: usize) -> String {
 
 async fn the_loan_life_cycle_with_a_holds_queue(app: TestApp) {
     let world = TwoLibraries::create(&app).await;
-    let title = app.upload_corpus(&world.admin, "zh/daxue.epub").await;
-    let lot = app
-        .post(
-            "/api/v1/admin/lots",
-            Some(&world.city_manager),
-            json!({ "title_id": title, "owner_library_id": world.city, "copies": 1 }),
-        )
-        .await;
-    assert_eq!(lot.status, StatusCode::CREATED);
+    let title = app.title_with_copies(&world, "zh/daxue.epub", 1).await;
     for (card, name) in [("C2", "乙"), ("C3", "丙")] {
         app.create_patron(&world.admin, &world.city, card, name)
             .await;

@@ -13,20 +13,6 @@ use reqwest::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
-/// A title with a lot of `copies` owned by the city library; returns the title id.
-async fn title_with_copies(app: &TestApp, world: &TwoLibraries, book: &str, copies: u32) -> String {
-    let title = app.upload_corpus(&world.admin, book).await;
-    let lot = app
-        .post(
-            "/api/v1/admin/lots",
-            Some(&world.city_manager),
-            json!({ "title_id": title, "owner_library_id": world.city, "copies": copies }),
-        )
-        .await;
-    assert_eq!(lot.status, StatusCode::CREATED, "{lot:?}");
-    title
-}
-
 async fn borrow(app: &TestApp, token: &str, title: &str) -> Reply {
     app.post(
         "/api/v1/me/loans",
@@ -58,7 +44,7 @@ async fn enrol(app: &TestApp, token: &str, name: &str) -> (Uuid, DeviceKey) {
 
 async fn a_loan_gives_a_licence_that_opens_the_package_on_that_device_only(app: TestApp) {
     let world = TwoLibraries::create(&app).await;
-    let title = title_with_copies(&app, &world, "zh/lunyu.epub", 2).await;
+    let title = app.title_with_copies(&world, "zh/lunyu.epub", 2).await;
     let reader = app.patron_token("city", "C1").await;
     let (phone, phone_key) = enrol(&app, &reader, "王小明的手机").await;
     let (tablet, tablet_key) = enrol(&app, &reader, "平板").await;
@@ -168,7 +154,7 @@ async fn a_loan_gives_a_licence_that_opens_the_package_on_that_device_only(app: 
 
 async fn two_hundred_readers_race_for_five_copies(app: TestApp) {
     let world = TwoLibraries::create(&app).await;
-    let title = title_with_copies(&app, &world, "zh/daxue.epub", 5).await;
+    let title = app.title_with_copies(&world, "zh/daxue.epub", 5).await;
     let mut tokens = Vec::new();
     for n in 0..200 {
         app.create_patron(&world.admin, &world.city, &format!("R{n:03}"), "读者")
@@ -277,7 +263,7 @@ async fn futures_join_all<F: std::future::Future>(
 
 async fn a_double_click_gets_one_loan(app: TestApp) {
     let world = TwoLibraries::create(&app).await;
-    let title = title_with_copies(&app, &world, "zh/zhongyong.epub", 3).await;
+    let title = app.title_with_copies(&world, "zh/zhongyong.epub", 3).await;
     let reader = app.patron_token("city", "C1").await;
     let request_id = Uuid::new_v4();
     let same = (0..8).map(|_| {
@@ -319,8 +305,8 @@ async fn a_double_click_gets_one_loan(app: TestApp) {
 
 async fn rules_decide_loan_length_limits_and_devices(app: TestApp) {
     let world = TwoLibraries::create(&app).await;
-    let first = title_with_copies(&app, &world, "zh/lunyu.epub", 5).await;
-    let second = title_with_copies(&app, &world, "zh/mengzi.epub", 5).await;
+    let first = app.title_with_copies(&world, "zh/lunyu.epub", 5).await;
+    let second = app.title_with_copies(&world, "zh/mengzi.epub", 5).await;
     // The city's rule for adults: short loans, one at a time, one renewal, one device.
     let rule = json!({ "library_id": world.city, "category": "adult", "loan_days_default": 7, "loan_days_max": 10,
         "max_loans": 1, "max_holds": 2, "renewals": 1, "renewal_days": 5, "pickup_hours": 48, "max_devices": 1 });
@@ -451,7 +437,7 @@ async fn rules_decide_loan_length_limits_and_devices(app: TestApp) {
 
 async fn blocked_and_expired_cards_cannot_borrow(app: TestApp) {
     let world = TwoLibraries::create(&app).await;
-    let title = title_with_copies(&app, &world, "zh/daxue.epub", 2).await;
+    let title = app.title_with_copies(&world, "zh/daxue.epub", 2).await;
     let reader = app.patron_token("city", "C1").await;
     app.post(
         &format!("/api/v1/admin/patrons/{}/block", world.city_patron),
@@ -485,7 +471,7 @@ async fn blocked_and_expired_cards_cannot_borrow(app: TestApp) {
 
 async fn loans_expire_at_their_end_and_staff_revoke_in_scope(app: TestApp) {
     let world = TwoLibraries::create(&app).await;
-    let title = title_with_copies(&app, &world, "zh/daxue.epub", 1).await;
+    let title = app.title_with_copies(&world, "zh/daxue.epub", 1).await;
     let reader = app.patron_token("city", "C1").await;
     let (device, _) = enrol(&app, &reader, "phone").await;
     let loan = borrow(&app, &reader, &title).await.id();
@@ -647,7 +633,7 @@ async fn metered_lots_run_out_and_retired_lots_let_loans_finish(app: TestApp) {
 
 async fn staff_and_readers_only_see_their_own_lending_data(app: TestApp) {
     let world = TwoLibraries::create(&app).await;
-    let title = title_with_copies(&app, &world, "zh/daxue.epub", 2).await;
+    let title = app.title_with_copies(&world, "zh/daxue.epub", 2).await;
     let county_manager = {
         app.create_staff(
             &world.admin,

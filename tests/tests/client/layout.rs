@@ -6,7 +6,7 @@ use std::sync::Arc;
 use jieyue_client_core::{ChapterLayout, Typesetter, Viewport};
 use jieyue_tests::{Backend, TestApp, TwoLibraries};
 
-use crate::support::{Progress, fonts, phone, title};
+use crate::support::{Progress, fonts, phone};
 
 fn viewport(font_size: f32) -> Viewport {
     Viewport {
@@ -40,7 +40,7 @@ async fn open(
     world: &TwoLibraries,
     book: &str,
 ) -> (crate::support::Phone, jieyue_client_core::Book) {
-    let title_id = title(app, world, book, 1).await;
+    let title_id = app.title_with_copies(world, book, 1).await;
     let phone = phone(app, "city", "C1").await;
     phone.client.borrow(&title_id, 0).await.expect("borrow");
     phone
@@ -184,13 +184,44 @@ async fn english_and_right_to_left_pages() {
         .layout_chapter(&book, chapter, viewport(18.0))
         .expect("layout");
     assert!(layout.pages.len() > 3);
-    // Words are not split: every line ends at a space, hyphen or the paragraph's end.
-    for page in 0..layout.pages.len().min(5) {
+    // Lines follow the chapter's text in order, and every line break falls where a
+    // break is allowed: at a space, the end of a block, after a hyphen or dash or
+    // before a dash (UAX #14), never inside a word.
+    let source: Vec<char> = jieyue_client_core::book::xhtml::parse(
+        &book.resource(&layout.href).expect("chapter").data,
+        &layout.href,
+    )
+    .text()
+    .chars()
+    .collect();
+    let mut at = 0;
+    let mut checked = 0;
+    for page in 0..layout.pages.len() {
         for line in lines(&layout, page) {
-            assert!(!line.trim().is_empty());
-            assert!(line.len() < 80, "{line}");
+            while at < source.len() && source[at].is_whitespace() {
+                at += 1;
+            }
+            let line: Vec<char> = line.chars().collect();
+            assert_eq!(
+                source[at..(at + line.len()).min(source.len())],
+                line[..],
+                "line {checked} does not continue the text"
+            );
+            at += line.len();
+            let last = line.last().copied().unwrap_or(' ');
+            let allowed = at >= source.len()
+                || source[at].is_whitespace()
+                || "-‐–—/".contains(last)
+                || "–—".contains(source[at]);
+            assert!(
+                allowed,
+                "line {checked} breaks inside a word: {:?}",
+                String::from_iter(&line)
+            );
+            checked += 1;
         }
     }
+    assert!(checked > 100, "{checked} lines checked");
     // Lines fit the text column.
     for page in &layout.pages {
         for run in &page.runs {

@@ -8,11 +8,11 @@ use jieyue_client_core::{ClientError, DownloadListener, DownloadOutcome};
 use jieyue_tests::{Backend, TestApp, TwoLibraries};
 use reqwest::StatusCode;
 
-use crate::support::{Progress, phone, title};
+use crate::support::{Progress, phone};
 
 async fn downloaded(app: &TestApp) -> (TwoLibraries, crate::support::Phone, String, String) {
     let world = TwoLibraries::create(app).await;
-    let title_id = title(app, &world, "zh/lunyu.epub", 2).await;
+    let title_id = app.title_with_copies(&world, "zh/lunyu.epub", 2).await;
     let phone = phone(app, "city", "C1").await;
     let loan = phone.client.borrow(&title_id, 7).await.expect("borrow");
     let outcome = phone
@@ -175,7 +175,9 @@ impl DownloadListener for PauseAtOnce {
 async fn downloads_pause_resume_and_refuse_a_damaged_file() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let world = TwoLibraries::create(&app).await;
-    let title_id = title(&app, &world, "epub3/haruko-jpeg.epub", 1).await;
+    let title_id = app
+        .title_with_copies(&world, "epub3/haruko-jpeg.epub", 1)
+        .await;
     let phone = phone(&app, "city", "C1").await;
     phone.client.borrow(&title_id, 0).await.expect("borrow");
     let pause = Arc::new(PauseAtOnce {
@@ -245,7 +247,7 @@ async fn downloads_pause_resume_and_refuse_a_damaged_file() {
 async fn errors_an_app_acts_on() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let world = TwoLibraries::create(&app).await;
-    let title_id = title(&app, &world, "zh/daxue.epub", 1).await;
+    let title_id = app.title_with_copies(&world, "zh/daxue.epub", 1).await;
     let phone = phone(&app, "city", "C1").await;
     let wrong = phone.client.login("city", "C1", "wrong password").await;
     assert!(matches!(wrong, Err(ClientError::Auth { .. })), "{wrong:?}");

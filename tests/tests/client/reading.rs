@@ -8,7 +8,7 @@ use std::sync::Arc;
 use jieyue_client_core::{ClientError, DownloadOutcome, Typesetter, Viewport};
 use jieyue_tests::{Backend, TestApp, TwoLibraries, corpus};
 
-use crate::support::{Progress, fonts, phone, title};
+use crate::support::{Progress, fonts, phone};
 
 /// The original bytes of every file of a corpus EPUB, and the fonts it obfuscated.
 fn original(book: &str) -> (Vec<(String, Vec<u8>)>, HashSet<String>) {
@@ -58,7 +58,7 @@ async fn round_trip(books: &[&str]) {
     let phone = phone(&app, "city", "C1").await;
     let typesetter = Typesetter::new(fonts()).expect("fonts");
     for book in books {
-        let title_id = title(&app, &world, book, 1).await;
+        let title_id = app.title_with_copies(&world, book, 1).await;
         let details = phone.client.title(&title_id).await.expect("details");
         assert_eq!(
             details.availability.as_ref().map(|a| a.copies_available),

@@ -5,9 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use jieyue_client_core::{Client, ClientConfig, FileSecureStore, PlatformClock};
-use jieyue_tests::{PASSWORD, TestApp, TwoLibraries};
-use reqwest::StatusCode;
-use serde_json::json;
+use jieyue_tests::{PASSWORD, TestApp};
 
 /// Wall and monotonic clocks the test sets.
 #[derive(Debug)]
@@ -114,20 +112,6 @@ pub async fn phone(app: &TestApp, library: &str, card: &str) -> Phone {
         clock,
         dir,
     }
-}
-
-/// Uploads a corpus book and gives the city library `copies` of it.
-pub async fn title(app: &TestApp, world: &TwoLibraries, book: &str, copies: u32) -> String {
-    let title = app.upload_corpus(&world.admin, book).await;
-    let lot = app
-        .post(
-            "/api/v1/admin/lots",
-            Some(&world.city_manager),
-            json!({ "title_id": title, "owner_library_id": world.city, "copies": copies }),
-        )
-        .await;
-    assert_eq!(lot.status, StatusCode::CREATED, "{lot:?}");
-    title
 }
 
 /// The fonts the layout tests use: DejaVu Sans for Latin, WenQuanYi Micro Hei for CJK
