@@ -13,7 +13,8 @@ use chrono::Utc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jieyue_protocol::licence::{self, LicenceTerms, Links, Rights};
 use jieyue_protocol::package::{
-    Compression, PackageReader, decrypt_resource_range, encrypt_epub, encrypt_resource,
+    Compression, EncryptOptions, PackageReader, decrypt_resource_range, encrypt_epub,
+    encrypt_epub_with_options, encrypt_resource,
 };
 use jieyue_protocol::{ContentKey, DeviceKey, KeySet, SigningKey};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
@@ -118,40 +119,50 @@ fn package_throughput(c: &mut Criterion) {
             black_box(out.len());
         });
     });
-    group.bench_function("encrypt_package", |b| {
-        let mut out = Vec::with_capacity(source.len() + 1024 * 1024);
-        b.iter(|| {
-            out.clear();
-            let (cursor, _) = encrypt_epub(
-                Cursor::new(&source),
-                Cursor::new(&mut out),
-                &key,
-                &mut |_| {},
-            )
-            .expect("encrypt");
-            black_box(cursor);
+    // The package writer on one thread, and on as many as it uses by default (one per
+    // core, at most four): the name says how many.
+    let threads = EncryptOptions::default().threads().get();
+    for options in [EncryptOptions::single_threaded(), EncryptOptions::default()] {
+        let n = options.threads().get();
+        if n > 1 && threads == 1 {
+            continue;
+        }
+        group.bench_function(format!("encrypt_package_{n}_thread"), |b| {
+            let mut out = Vec::with_capacity(source.len() + 1024 * 1024);
+            b.iter(|| {
+                out.clear();
+                let (cursor, _) = encrypt_epub_with_options(
+                    Cursor::new(&source),
+                    Cursor::new(&mut out),
+                    &key,
+                    &options,
+                    &mut |_| {},
+                )
+                .expect("encrypt");
+                black_box(cursor);
+            });
         });
-    });
-
-    // The chunk stream alone: what the package's cryptography costs without the ZIP
-    // container (whose format requires a CRC-32 of every entry, read and written).
-    group.bench_function("encrypt_stream", |b| {
-        let mut out = Vec::with_capacity(RESOURCE + 4096);
-        b.iter(|| {
-            out.clear();
-            let resource = encrypt_resource(
-                &key,
-                "big.jpg",
-                Compression::None,
-                RESOURCE as u64,
-                &mut &image[..],
-                &mut out,
-                &mut |_| {},
-            )
-            .expect("encrypt");
-            black_box(resource);
+        // The chunk stream alone: what the package's cryptography costs without the ZIP
+        // container (whose format requires a CRC-32 of every entry, read and written).
+        group.bench_function(format!("encrypt_stream_{n}_thread"), |b| {
+            let mut out = Vec::with_capacity(RESOURCE + 4096);
+            b.iter(|| {
+                out.clear();
+                let resource = encrypt_resource(
+                    &key,
+                    "big.jpg",
+                    Compression::None,
+                    RESOURCE as u64,
+                    &mut &image[..],
+                    &mut out,
+                    &options,
+                    &mut |_| {},
+                )
+                .expect("encrypt");
+                black_box(resource);
+            });
         });
-    });
+    }
     let mut stream = Vec::new();
     let stream_resource = encrypt_resource(
         &key,
@@ -160,10 +171,12 @@ fn package_throughput(c: &mut Criterion) {
         RESOURCE as u64,
         &mut &image[..],
         &mut stream,
+        &EncryptOptions::default(),
         &mut |_| {},
     )
     .expect("encrypt");
-    group.bench_function("decrypt_stream", |b| {
+    // Decryption is single-threaded: a reader asks for one resource or range at a time.
+    group.bench_function("decrypt_stream_to_writer", |b| {
         let mut encrypted = Cursor::new(&stream);
         let mut out = Vec::with_capacity(RESOURCE);
         b.iter(|| {
@@ -213,7 +226,13 @@ fn package_throughput(c: &mut Criterion) {
             black_box(plain.len());
         });
     });
-    group.bench_function("decrypt_resource", |b| {
+    // What the client does: a whole resource into a vector (read into place, opened there).
+    group.bench_function("decrypt_resource_read", |b| {
+        let mut reader = PackageReader::open(Cursor::new(&package), &key).expect("open");
+        b.iter(|| black_box(reader.read("big.jpg").expect("read").len()));
+    });
+    // Streaming to a writer (bounded memory: a chunk buffer, then the writer's copy).
+    group.bench_function("decrypt_resource_copy_to", |b| {
         let mut reader = PackageReader::open(Cursor::new(&package), &key).expect("open");
         let mut out = Vec::with_capacity(RESOURCE);
         b.iter(|| {

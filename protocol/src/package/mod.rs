@@ -21,16 +21,18 @@
 mod epub;
 mod manifest;
 mod obfuscation;
+mod pipeline;
 mod reader;
 mod resource;
 mod stream;
 mod writer;
 
 pub use manifest::{Compression, EncryptedResource, MANIFEST_PATH, Manifest};
+pub use pipeline::EncryptOptions;
 pub use reader::PackageReader;
 pub use resource::{decrypt_resource_range, encrypt_resource};
 pub use stream::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE};
-pub use writer::{PackageSummary, Progress, encrypt_epub};
+pub use writer::{PackageSummary, Progress, encrypt_epub, encrypt_epub_with_options};
 
 /// The encryption algorithm named in the manifest.
 pub const ALGORITHM: &str = "urn:jieyue:enc:a256gcm-stream-64k:v1";

@@ -94,17 +94,22 @@ impl<R: Read + Seek> PackageReader<R> {
     /// The whole resource at `path`, decrypted.
     pub fn read(&mut self, path: &str) -> Result<Vec<u8>> {
         let length = self.length(path)?;
-        let mut out = Vec::with_capacity(usize::try_from(length.min(MAX_CLEAR_ENTRY)).unwrap_or(0));
-        self.copy_range_to(path, 0, length, &mut out)?;
-        Ok(out)
+        self.read_range(path, 0, length)
     }
 
     /// Bytes `start..end` of the resource at `path`, decrypted. For an uncompressed
-    /// resource only the chunks covering the range are read.
+    /// resource only the chunks covering the range are read, straight into the vector
+    /// returned.
     pub fn read_range(&mut self, path: &str, start: u64, end: u64) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(usize::try_from(end.saturating_sub(start)).unwrap_or(0));
-        self.copy_range_to(path, start, end, &mut out)?;
-        Ok(out)
+        let Some(resource) = self.resource(path) else {
+            let mut out = Vec::with_capacity(
+                usize::try_from(end.saturating_sub(start).min(MAX_CLEAR_ENTRY)).unwrap_or(0),
+            );
+            self.copy_range_to(path, start, end, &mut out)?;
+            return Ok(out);
+        };
+        let (key, mut entry) = self.encrypted_entry(path)?;
+        resource::decrypt_to_vec(key, &resource, &mut entry, start, end)
     }
 
     /// Streams the whole decrypted resource to `out` (bounded memory, any size).
@@ -150,10 +155,19 @@ impl<R: Read + Seek> PackageReader<R> {
                 .map_err(|_| PackageError::NotFound(path.to_owned()))?;
             return resource::copy_plain_range(&mut entry, start, end, out);
         };
-        let mut entry = self
+        let (key, mut entry) = self.encrypted_entry(path)?;
+        resource::decrypt_with(key, &resource, &mut entry, start, end, out)
+    }
+
+    /// The key and the stored chunk stream of an encrypted resource.
+    fn encrypted_entry(
+        &mut self,
+        path: &str,
+    ) -> Result<(&LessSafeKey, zip::read::ZipFileSeek<'_, R>)> {
+        let entry = self
             .archive
             .by_name_seek(path)
             .map_err(|e| PackageError::Corrupt(format!("{path}: {e}")))?;
-        resource::decrypt_with(&self.key, &resource, &mut entry, start, end, out)
+        Ok((&self.key, entry))
     }
 }

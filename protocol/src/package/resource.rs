@@ -8,21 +8,25 @@ use ring::aead::LessSafeKey;
 use ring::rand::SecureRandom;
 
 use super::manifest::{Compression, EncryptedResource};
+use super::pipeline::{self, EncryptOptions, StreamKey};
 use super::stream::{self, CHUNK_SIZE, ChunkSealer, ENCRYPTED_CHUNK_SIZE};
 use super::{PackageError, Result};
+use crate::crypto::aead::TAG_LEN;
 use crate::crypto::{ContentKey, KeyError, aead};
 
 /// Encrypts `original_length` bytes from `source` as the resource at `path`, writing the
-/// chunk stream to `out`; `progress` hears the bytes read so far. Memory: one chunk
-/// (plus the DEFLATE state for text).
+/// chunk stream to `out`; `progress` hears the bytes read so far. An uncompressed
+/// resource is sealed on up to `options.threads()` threads; memory is one batch of
+/// chunks per thread (plus the DEFLATE state for text).
 #[allow(clippy::too_many_arguments)]
 pub fn encrypt_resource(
     content_key: &ContentKey,
     path: &str,
     compression: Compression,
     original_length: u64,
-    source: &mut dyn Read,
-    out: &mut dyn Write,
+    source: &mut (dyn Read + Send),
+    out: &mut (dyn Write + Send),
+    options: &EncryptOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<EncryptedResource> {
     let key = aead::key(content_key.expose_secret())?;
@@ -30,55 +34,68 @@ pub fn encrypt_resource(
     ring::rand::SystemRandom::new()
         .fill(&mut prefix)
         .map_err(|_| KeyError::Random)?;
-    encrypt_with(
-        &key,
-        prefix,
+    let spec = ResourceSpec {
         path,
         compression,
         original_length,
-        source,
-        out,
-        progress,
-    )
+        prefix,
+    };
+    encrypt_with(&key, &spec, source, out, options, progress)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What is encrypted and how: the parts of a resource bound into every chunk.
+pub(crate) struct ResourceSpec<'a> {
+    pub path: &'a str,
+    pub compression: Compression,
+    pub original_length: u64,
+    pub prefix: [u8; 7],
+}
+
 pub(crate) fn encrypt_with(
     key: &LessSafeKey,
-    prefix: [u8; 7],
-    path: &str,
-    compression: Compression,
-    original_length: u64,
-    source: &mut dyn Read,
-    out: &mut dyn Write,
+    spec: &ResourceSpec<'_>,
+    source: &mut (dyn Read + Send),
+    out: &mut (dyn Write + Send),
+    options: &EncryptOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<EncryptedResource> {
-    let sealer = ChunkSealer::new(
-        key,
+    let &ResourceSpec {
+        path,
+        compression,
+        original_length,
         prefix,
-        stream::chunk_aad(path, compression, original_length),
-        out,
-    );
+    } = spec;
+    let aad = stream::chunk_aad(path, compression, original_length);
     let read_error =
         |e: io::Error| PackageError::InvalidEpub(format!("{path} cannot be read: {e}"));
-    let mut read_total = 0u64;
-    let encrypted_length = match compression {
+    let (read_total, encrypted_length) = match compression {
         Compression::None => {
-            // Read straight into the chunk buffer: no intermediate copy.
-            let mut sealer = sealer;
-            loop {
-                let n = sealer.fill_from(source).map_err(read_error)?;
-                if n == 0 {
-                    break;
+            let sealed = pipeline::seal_stream(
+                StreamKey {
+                    key,
+                    prefix,
+                    aad: &aad,
+                },
+                &mut MarkSourceErrors(source),
+                out,
+                original_length,
+                options.threads(),
+                progress,
+            )
+            .map_err(|e| {
+                if SourceError::is(&e) {
+                    read_error(e)
+                } else {
+                    PackageError::Io(e)
                 }
-                read_total += n as u64;
-                progress(read_total);
-            }
-            sealer.finish()?.1
+            })?;
+            (sealed.read, sealed.written)
         }
         Compression::Deflate => {
+            let sealer = ChunkSealer::new(key, prefix, aad, out);
             let mut encoder = DeflateEncoder::new(sealer, flate2::Compression::default());
             let mut buffer = vec![0u8; CHUNK_SIZE];
+            let mut read_total = 0u64;
             loop {
                 let n = source.read(&mut buffer).map_err(read_error)?;
                 if n == 0 {
@@ -88,7 +105,7 @@ pub(crate) fn encrypt_with(
                 read_total += n as u64;
                 progress(read_total);
             }
-            encoder.finish()?.finish()?.1
+            (read_total, encoder.finish()?.finish()?.1)
         }
     };
     if read_total != original_length {
@@ -105,6 +122,42 @@ pub(crate) fn encrypt_with(
         nonce_prefix: prefix,
         deobfuscated: false,
     })
+}
+
+/// An error from the source (a bad EPUB), told apart from one from the output (a full
+/// disk) once both have passed through the sealing workers.
+#[derive(Debug)]
+struct SourceError(io::Error);
+
+impl SourceError {
+    fn is(error: &io::Error) -> bool {
+        error
+            .get_ref()
+            .is_some_and(|inner| inner.downcast_ref::<SourceError>().is_some())
+    }
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SourceError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+struct MarkSourceErrors<'a>(&'a mut (dyn Read + Send));
+
+impl Read for MarkSourceErrors<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| match e.kind() {
+            io::ErrorKind::Interrupted => e,
+            kind => io::Error::new(kind, SourceError(e)),
+        })
+    }
 }
 
 /// Collects the bytes of `[start, end)` of a stream written through it.
@@ -172,6 +225,125 @@ pub fn decrypt_resource_range(
     )
 }
 
+/// The chunks `[first, last]` covering plaintext `[start, end)` of an uncompressed
+/// resource, with `start < end`.
+fn covering(start: u64, end: u64) -> std::ops::RangeInclusive<u64> {
+    let chunk = CHUNK_SIZE as u64;
+    start / chunk..=(end - 1) / chunk
+}
+
+/// The chunk stream of one resource, positioned by chunk.
+struct Chunks<'a, R: Read + Seek> {
+    key: &'a LessSafeKey,
+    resource: &'a EncryptedResource,
+    encrypted: &'a mut R,
+    aad: Vec<u8>,
+    count: u64,
+    /// Where the stream is, to skip seeks between consecutive chunks.
+    position: Option<u64>,
+}
+
+impl<'a, R: Read + Seek> Chunks<'a, R> {
+    /// Checks a request for `[start, end)` against the manifest entry and the stored
+    /// length.
+    fn new(
+        key: &'a LessSafeKey,
+        resource: &'a EncryptedResource,
+        encrypted: &'a mut R,
+        start: u64,
+        end: u64,
+    ) -> Result<Self> {
+        let path = &resource.path;
+        let length = resource.original_length;
+        if start > end || end > length {
+            return Err(PackageError::Range { start, end, length });
+        }
+        let count = stream::chunk_count(resource.encrypted_length)?;
+        if resource.compression == Compression::None
+            && resource.encrypted_length != stream::encrypted_length(length)
+        {
+            return Err(PackageError::Corrupt(format!(
+                "{path}: lengths in the manifest disagree"
+            )));
+        }
+        let stored_length = encrypted.seek(SeekFrom::End(0))?;
+        if stored_length != resource.encrypted_length {
+            return Err(PackageError::Corrupt(format!(
+                "{path}: {stored_length} bytes stored, manifest says {}",
+                resource.encrypted_length
+            )));
+        }
+        Ok(Self {
+            key,
+            resource,
+            encrypted,
+            aad: stream::chunk_aad(path, resource.compression, length),
+            count,
+            position: None,
+        })
+    }
+
+    /// The encrypted length of chunk `index`.
+    fn stored_len(&self, index: u64) -> usize {
+        let offset = index * ENCRYPTED_CHUNK_SIZE as u64;
+        (self.resource.encrypted_length - offset).min(ENCRYPTED_CHUNK_SIZE as u64) as usize
+    }
+
+    /// Reads chunk `index` into `buffer` (exactly [`Self::stored_len`] bytes long) and
+    /// decrypts it in place; returns the plaintext length.
+    fn open(&mut self, index: u64, buffer: &mut [u8]) -> Result<usize> {
+        let path = &self.resource.path;
+        let offset = index * ENCRYPTED_CHUNK_SIZE as u64;
+        if self.position != Some(offset) {
+            self.encrypted.seek(SeekFrom::Start(offset))?;
+        }
+        self.position = None;
+        self.encrypted
+            .read_exact(buffer)
+            .map_err(|_| PackageError::Corrupt(format!("{path}: truncated")))?;
+        self.position = Some(offset + buffer.len() as u64);
+        let plain = stream::open_chunk(
+            self.key,
+            &self.resource.nonce_prefix,
+            index,
+            index + 1 == self.count,
+            &self.aad,
+            buffer,
+        )?;
+        Ok(plain.len())
+    }
+
+    /// Decrypts and inflates a compressed resource from its start, passing
+    /// `[start, end)` of the text to `out`.
+    fn inflate_to(&mut self, start: u64, end: u64, out: &mut dyn Write) -> Result<()> {
+        let path = self.resource.path.clone();
+        let length = self.resource.original_length;
+        let mut sink = RangeSink {
+            start,
+            end,
+            position: 0,
+            out,
+        };
+        let bad = |e: io::Error| PackageError::Corrupt(format!("{path}: bad compressed data: {e}"));
+        let mut buffer = vec![0u8; ENCRYPTED_CHUNK_SIZE];
+        let mut decoder = DeflateDecoder::new(&mut sink);
+        for index in 0..self.count {
+            let len = self.stored_len(index);
+            let plain_len = self.open(index, &mut buffer[..len])?;
+            decoder.write_all(&buffer[..plain_len]).map_err(bad)?;
+        }
+        decoder.try_finish().map_err(bad)?;
+        drop(decoder);
+        if sink.position != length {
+            return Err(PackageError::Corrupt(format!(
+                "{path}: decompressed to {} bytes, manifest says {length}",
+                sink.position
+            )));
+        }
+        Ok(())
+    }
+}
+
 pub(crate) fn decrypt_with(
     key: &LessSafeKey,
     resource: &EncryptedResource,
@@ -180,84 +352,73 @@ pub(crate) fn decrypt_with(
     end: u64,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let path = &resource.path;
-    let length = resource.original_length;
-    if start > end || end > length {
-        return Err(PackageError::Range { start, end, length });
-    }
-    let chunks = stream::chunk_count(resource.encrypted_length)?;
-    if resource.compression == Compression::None
-        && resource.encrypted_length != stream::encrypted_length(length)
-    {
-        return Err(PackageError::Corrupt(format!(
-            "{path}: lengths in the manifest disagree"
-        )));
-    }
-    let stored_length = encrypted.seek(SeekFrom::End(0))?;
-    if stored_length != resource.encrypted_length {
-        return Err(PackageError::Corrupt(format!(
-            "{path}: {stored_length} bytes stored, manifest says {}",
-            resource.encrypted_length
-        )));
-    }
-    if start == end && resource.compression == Compression::None {
-        return Ok(());
-    }
-    let aad = stream::chunk_aad(path, resource.compression, length);
-    let mut buffer = vec![0u8; ENCRYPTED_CHUNK_SIZE];
-    let mut open = |index: u64, buffer: &mut [u8]| -> Result<usize> {
-        let offset = index * ENCRYPTED_CHUNK_SIZE as u64;
-        let len = (resource.encrypted_length - offset).min(ENCRYPTED_CHUNK_SIZE as u64) as usize;
-        encrypted.seek(SeekFrom::Start(offset))?;
-        encrypted
-            .read_exact(&mut buffer[..len])
-            .map_err(|_| PackageError::Corrupt(format!("{path}: truncated")))?;
-        let plain = stream::open_chunk(
-            key,
-            &resource.nonce_prefix,
-            index,
-            index + 1 == chunks,
-            &aad,
-            &mut buffer[..len],
-        )?;
-        Ok(plain.len())
-    };
-
+    let mut chunks = Chunks::new(key, resource, encrypted, start, end)?;
     match resource.compression {
+        Compression::None if start == end => Ok(()),
         Compression::None => {
             let chunk = CHUNK_SIZE as u64;
-            let (first, last) = (start / chunk, (end - 1) / chunk);
-            for index in first..=last {
-                let plain_len = open(index, &mut buffer)? as u64;
+            let mut buffer = vec![0u8; ENCRYPTED_CHUNK_SIZE];
+            for index in covering(start, end) {
+                let len = chunks.stored_len(index);
+                let plain_len = chunks.open(index, &mut buffer[..len])? as u64;
                 let base = index * chunk;
                 let lo = (start.max(base) - base) as usize;
                 let hi = (end.min(base + plain_len) - base) as usize;
                 out.write_all(&buffer[lo..hi])?;
             }
+            Ok(())
+        }
+        Compression::Deflate => chunks.inflate_to(start, end, out),
+    }
+}
+
+/// Decrypts bytes `[start, end)` of `resource` into a new vector. An uncompressed
+/// resource's chunks are read straight into the vector and opened there, so each byte
+/// is copied once.
+pub(crate) fn decrypt_to_vec(
+    key: &LessSafeKey,
+    resource: &EncryptedResource,
+    encrypted: &mut (impl Read + Seek),
+    start: u64,
+    end: u64,
+) -> Result<Vec<u8>> {
+    let mut chunks = Chunks::new(key, resource, encrypted, start, end)?;
+    let wanted = usize::try_from(end - start).map_err(|_| PackageError::Range {
+        start,
+        end,
+        length: resource.original_length,
+    })?;
+    match resource.compression {
+        Compression::None if start == end => Ok(Vec::new()),
+        Compression::None => {
+            let chunk = CHUNK_SIZE as u64;
+            // Room for the range and one chunk's tag.
+            let mut out = Vec::with_capacity(wanted + TAG_LEN);
+            for index in covering(start, end) {
+                let pos = out.len();
+                let len = chunks.stored_len(index);
+                out.resize(pos + len, 0);
+                let plain_len = chunks.open(index, &mut out[pos..])? as u64;
+                let base = index * chunk;
+                let lo = (start.max(base) - base) as usize;
+                let hi = (end.min(base + plain_len) - base) as usize;
+                if lo > 0 {
+                    // Only the first chunk of a range can start inside it.
+                    out.copy_within(pos + lo..pos + hi, pos);
+                }
+                out.truncate(pos + hi - lo);
+            }
+            Ok(out)
         }
         Compression::Deflate => {
-            let mut sink = RangeSink {
-                start,
-                end,
-                position: 0,
-                out,
-            };
-            let bad =
-                |e: io::Error| PackageError::Corrupt(format!("{path}: bad compressed data: {e}"));
-            let mut decoder = DeflateDecoder::new(&mut sink);
-            for index in 0..chunks {
-                let plain_len = open(index, &mut buffer)?;
-                decoder.write_all(&buffer[..plain_len]).map_err(bad)?;
-            }
-            decoder.try_finish().map_err(bad)?;
-            drop(decoder);
-            if sink.position != length {
-                return Err(PackageError::Corrupt(format!(
-                    "{path}: decompressed to {} bytes, manifest says {length}",
-                    sink.position
-                )));
-            }
+            // The manifest's length is not bounded by the stored bytes here (text
+            // compresses), so the vector grows as the text inflates.
+            let mut out = Vec::with_capacity(wanted.min(MAX_PREALLOCATION));
+            chunks.inflate_to(start, end, &mut out)?;
+            Ok(out)
         }
     }
-    Ok(())
 }
+
+/// Most bytes reserved ahead for text whose length only the manifest states.
+const MAX_PREALLOCATION: usize = 16 << 20;

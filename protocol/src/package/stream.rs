@@ -18,7 +18,7 @@ const FLAG_LAST: u8 = 0x02;
 
 /// `prefix ‖ counter (big-endian) ‖ flag`. The flag is never zero, so no chunk nonce
 /// equals the all-zero nonce reserved for the key check.
-fn nonce(prefix: &[u8; 7], counter: u32, last: bool) -> Nonce {
+pub(crate) fn nonce(prefix: &[u8; 7], counter: u32, last: bool) -> Nonce {
     let mut bytes = [0u8; NONCE_LEN];
     bytes[..7].copy_from_slice(prefix);
     bytes[7..11].copy_from_slice(&counter.to_be_bytes());
@@ -91,7 +91,8 @@ pub(crate) fn open_chunk<'a>(
         .map_err(|_| PackageError::Corrupt(format!("chunk {index} failed authentication")))
 }
 
-/// A `Write` that encrypts what passes through it into chunks. Memory: one chunk.
+/// A `Write` that encrypts what passes through it into chunks, for streams produced
+/// piecewise (the DEFLATE encoder's output). Memory: one chunk.
 pub(crate) struct ChunkSealer<'k, W: Write> {
     key: &'k LessSafeKey,
     prefix: [u8; 7],
@@ -147,22 +148,6 @@ impl<'k, W: Write> ChunkSealer<'k, W> {
             self.seal(false)?;
         }
         Ok(())
-    }
-
-    /// Reads plaintext from `source` straight into the chunk buffer (no extra copy).
-    /// Returns 0 at the end of `source`.
-    pub(crate) fn fill_from(&mut self, source: &mut dyn io::Read) -> io::Result<usize> {
-        loop {
-            match source.read(&mut self.buf[self.filled..CHUNK_SIZE]) {
-                Ok(n) => {
-                    self.filled += n;
-                    self.seal_if_full()?;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        }
     }
 
     /// Seals the last chunk; returns the output and the bytes written.

@@ -433,3 +433,169 @@ fn broken_epubs_are_refused_with_a_reason() {
         matches!(encrypt(&not_epub_mimetype, &key), Err(PackageError::InvalidEpub(m)) if m.contains("mimetype"))
     );
 }
+
+/// An image large enough to be sealed in several batches, and an EPUB holding it.
+fn big_image_epub(len: usize) -> (Vec<u8>, Vec<u8>) {
+    // Noise (a 64-bit LCG's top byte): like a real JPEG, it does not compress.
+    let mut state = 0x853c_49e6_748f_ea9b_u64;
+    let image: Vec<u8> = (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 56) as u8
+        })
+        .collect();
+    let epub = epub_with(&[
+        ("OEBPS/page.xhtml", b"<html/>", "application/xhtml+xml"),
+        ("OEBPS/big.jpg", &image, "image/jpeg"),
+    ]);
+    (image, epub)
+}
+
+#[test]
+fn every_thread_count_makes_a_package_that_reads_back() {
+    let (image, epub) = big_image_epub(3 * 1024 * 1024 + 12_345);
+    let key = ContentKey::from_bytes([4; 32]);
+    for threads in [1, 2, 3] {
+        let options =
+            EncryptOptions::with_threads(std::num::NonZeroUsize::new(threads).expect("non-zero"));
+        let mut heard = Vec::new();
+        let (package, summary) = encrypt_epub_with_options(
+            Cursor::new(&epub),
+            Cursor::new(Vec::new()),
+            &key,
+            &options,
+            &mut |p| heard.push(p.bytes_done),
+        )
+        .expect("encrypt");
+        let resource = summary.manifest.resource("OEBPS/big.jpg").expect("listed");
+        assert_eq!(resource.original_length, image.len() as u64);
+        assert!(heard.windows(2).all(|w| w[0] <= w[1]), "progress goes up");
+        let mut reader =
+            PackageReader::open(Cursor::new(package.into_inner()), &key).expect("open");
+        assert!(
+            reader.read("OEBPS/big.jpg").expect("read") == image,
+            "threads {threads}"
+        );
+    }
+}
+
+#[test]
+fn reading_into_a_vector_and_streaming_agree_on_every_range() {
+    let (image, epub) = big_image_epub(1024 * 1024 + 777);
+    let key = ContentKey::from_bytes([6; 32]);
+    let (package, _) = encrypt(&epub, &key).expect("encrypt");
+    let mut reader = PackageReader::open(Cursor::new(&package), &key).expect("open");
+    let chunk = CHUNK_SIZE as u64;
+    let length = image.len() as u64;
+    for (start, end) in [
+        (0, length),
+        (0, 0),
+        (chunk, chunk),
+        (0, chunk),
+        (chunk, 3 * chunk),
+        (chunk - 1, chunk + 1),
+        (5 * chunk + 17, 9 * chunk - 3),
+        (length - 1, length),
+        (length - 800, length),
+        (16 * chunk, length),
+    ] {
+        let want = &image[start as usize..end as usize];
+        let read = reader
+            .read_range("OEBPS/big.jpg", start, end)
+            .expect("read");
+        assert!(read == want, "read_range {start}..{end}");
+    }
+    let mut streamed = Vec::new();
+    assert_eq!(
+        reader
+            .copy_to("OEBPS/big.jpg", &mut streamed)
+            .expect("copy"),
+        length
+    );
+    assert!(streamed == image);
+}
+
+#[test]
+fn a_damaged_source_is_an_invalid_epub_on_any_thread_count() {
+    let (image, mut epub) = big_image_epub(2 * 1024 * 1024);
+    // The image does not compress, so its bytes sit verbatim in the archive: change one
+    // in the middle and the source's CRC-32 no longer matches.
+    let probe = &image[1024 * 1024..1024 * 1024 + 64];
+    let at = epub
+        .windows(probe.len())
+        .position(|w| w == probe)
+        .expect("image bytes in the archive");
+    epub[at + 10] ^= 0x01;
+    let key = ContentKey::from_bytes([8; 32]);
+    for threads in [1, 2] {
+        let options =
+            EncryptOptions::with_threads(std::num::NonZeroUsize::new(threads).expect("non-zero"));
+        let result = encrypt_epub_with_options(
+            Cursor::new(&epub),
+            Cursor::new(Vec::new()),
+            &key,
+            &options,
+            &mut |_| {},
+        );
+        assert!(
+            matches!(&result, Err(PackageError::InvalidEpub(m)) if m.contains("OEBPS/big.jpg")),
+            "threads {threads}: {:?}",
+            result.err()
+        );
+    }
+}
+
+/// An output that fills up after `limit` bytes, as a full disk does.
+struct FullDisk {
+    inner: Cursor<Vec<u8>>,
+    limit: u64,
+}
+
+impl Write for FullDisk {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.inner.position() + buf.len() as u64 > self.limit {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "no space left on device",
+            ));
+        }
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Seek for FullDisk {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+#[test]
+fn a_full_disk_is_an_io_error_on_any_thread_count() {
+    let (_, epub) = big_image_epub(3 * 1024 * 1024);
+    let key = ContentKey::from_bytes([9; 32]);
+    for threads in [1, 2] {
+        let options =
+            EncryptOptions::with_threads(std::num::NonZeroUsize::new(threads).expect("non-zero"));
+        let result = encrypt_epub_with_options(
+            Cursor::new(&epub),
+            FullDisk {
+                inner: Cursor::new(Vec::new()),
+                limit: 1024 * 1024,
+            },
+            &key,
+            &options,
+            &mut |_| {},
+        );
+        assert!(
+            matches!(&result, Err(PackageError::Io(e)) if e.kind() == std::io::ErrorKind::StorageFull),
+            "threads {threads}: {:?}",
+            result.err()
+        );
+    }
+}

@@ -10,6 +10,7 @@ use zip::{CompressionMethod, ZipArchive, ZipWriter};
 use super::epub::{self, CONTAINER_PATH, ENCRYPTION_PATH};
 use super::manifest::{Compression, MANIFEST_PATH, Manifest};
 use super::obfuscation::{Deobfuscate, Obfuscation};
+use super::pipeline::EncryptOptions;
 use super::resource;
 use super::stream::{self, CHUNK_SIZE};
 use super::{ALGORITHM, PackageError, Result};
@@ -100,26 +101,46 @@ fn read_entry<R: Read + Seek>(
 }
 
 /// Encrypts the EPUB read from `input` into a package written to `output`, under
-/// `content_key`. `progress` is called as the source is read.
-pub fn encrypt_epub<R: Read + Seek, W: Write + Seek>(
+/// `content_key`, with the default [`EncryptOptions`] (large resources sealed on up to
+/// four cores). `progress` is called as the source is read.
+pub fn encrypt_epub<R: Read + Seek + Send, W: Write + Seek + Send>(
     input: R,
     output: W,
     content_key: &ContentKey,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(W, PackageSummary)> {
+    encrypt_epub_with_options(
+        input,
+        output,
+        content_key,
+        &EncryptOptions::default(),
+        progress,
+    )
+}
+
+/// [`encrypt_epub`] with explicit [`EncryptOptions`].
+pub fn encrypt_epub_with_options<R: Read + Seek + Send, W: Write + Seek + Send>(
+    input: R,
+    output: W,
+    content_key: &ContentKey,
+    options: &EncryptOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(W, PackageSummary)> {
     encrypt_epub_with(
         input,
         output,
         content_key,
+        options,
         progress,
         &ring::rand::SystemRandom::new(),
     )
 }
 
-pub(crate) fn encrypt_epub_with<R: Read + Seek, W: Write + Seek>(
+pub(crate) fn encrypt_epub_with<R: Read + Seek + Send, W: Write + Seek + Send>(
     input: R,
     output: W,
     content_key: &ContentKey,
+    options: &EncryptOptions,
     progress: &mut dyn FnMut(Progress),
     rng: &dyn SecureRandom,
 ) -> Result<(W, PackageSummary)> {
@@ -219,29 +240,27 @@ pub(crate) fn encrypt_epub_with<R: Read + Seek, W: Write + Seek>(
         };
         let mut prefix = [0u8; 7];
         rng.fill(&mut prefix).map_err(|_| KeyError::Random)?;
-        let options = SimpleFileOptions::default()
+        let entry_options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Stored)
             .large_file(stream::encrypted_length(original_length) >= u64::from(u32::MAX) - 1024);
-        zip.start_file(name.as_str(), options)?;
+        zip.start_file(name.as_str(), entry_options)?;
 
         let obfuscation = obfuscated.get(name).cloned();
         let deobfuscated = obfuscation.is_some();
         let mut source = Deobfuscate::new(entry, obfuscation);
-        let mut resource = resource::encrypt_with(
-            &key,
-            prefix,
-            name,
+        let spec = resource::ResourceSpec {
+            path: name,
             compression,
             original_length,
-            &mut source,
-            &mut zip,
-            &mut |read| {
+            prefix,
+        };
+        let mut resource =
+            resource::encrypt_with(&key, &spec, &mut source, &mut zip, options, &mut |read| {
                 progress(Progress {
                     bytes_done: bytes_done + read,
                     bytes_total,
                 })
-            },
-        )?;
+            })?;
         resource.media_type = media_type;
         resource.deobfuscated = deobfuscated;
         bytes_done += original_length;
