@@ -136,3 +136,83 @@ fn any_bit_flip_in_an_encrypted_chunk_is_rejected() {
             .expect("reads");
     }
 }
+
+/// The package with its manifest replaced (every other entry copied raw).
+fn with_manifest(package: &[u8], manifest: &package::Manifest) -> Vec<u8> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(package)).expect("zip");
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for i in 0..archive.len() {
+        let entry = archive.by_index_raw(i).expect("entry");
+        if entry.name().ok().as_deref() != Some(package::MANIFEST_PATH) {
+            out.raw_copy_file(entry).expect("copy");
+        }
+    }
+    out.start_file(
+        package::MANIFEST_PATH,
+        zip::write::SimpleFileOptions::default(),
+    )
+    .expect("manifest");
+    std::io::Write::write_all(&mut out, &serde_json::to_vec(manifest).expect("json"))
+        .expect("write");
+    out.finish().expect("finish").into_inner()
+}
+
+/// Lengths a hostile manifest might claim: the real one, near it, zero, and extremes
+/// that overflow careless arithmetic.
+fn hostile_length(real: u64) -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(real),
+        Just(real.saturating_add(1)),
+        Just(real.saturating_sub(1)),
+        Just(0),
+        Just(15),
+        Just(u64::MAX),
+        Just(u64::MAX - 16),
+        Just(1 << 40),
+        any::<u64>(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    /// A manifest that lies about lengths or compression never panics the reader, nor
+    /// makes it allocate what the package does not hold; every answer is a value or a
+    /// typed error.
+    #[test]
+    fn hostile_manifests_never_panic_the_reader(
+        pick in any::<prop::sample::Index>(),
+        original in hostile_length(70_000),
+        encrypted in hostile_length(70_016),
+        toggle_compression in any::<bool>(),
+        start in hostile_length(10),
+        end in hostile_length(4_000),
+    ) {
+        let (package, key) = small_package();
+        let reader = PackageReader::open(Cursor::new(&package), &key).expect("open");
+        let mut manifest = reader.manifest().clone();
+        let index = pick.index(manifest.resources.len());
+        let resource = &mut manifest.resources[index];
+        resource.original_length = if original == 70_000 { resource.original_length } else { original };
+        resource.encrypted_length = if encrypted == 70_016 { resource.encrypted_length } else { encrypted };
+        if toggle_compression {
+            resource.compression = match resource.compression {
+                package::Compression::None => package::Compression::Deflate,
+                package::Compression::Deflate => package::Compression::None,
+            };
+        }
+        let path = resource.path.clone();
+        let hostile = with_manifest(&package, &manifest);
+        if let Ok(mut reader) = PackageReader::open(Cursor::new(&hostile), &key) {
+            let _ = reader.length(&path);
+            let _ = reader.read_range(&path, start, end);
+            let _ = reader.read_range(&path, 0, 16);
+            let _ = reader.copy_to(&path, &mut std::io::sink());
+            if let Ok(bytes) = reader.read(&path) {
+                // Whatever is returned was really stored: no more than the entry's bytes
+                // once inflated (text compresses, so allow for that).
+                prop_assert!(bytes.len() as u64 <= 64 * package.len() as u64);
+            }
+        }
+    }
+}

@@ -69,10 +69,11 @@ pub(crate) fn chunk_count(encrypted_length: u64) -> Result<u64> {
 }
 
 /// Length of the encrypted form of `plain_length` bytes: `plain_length / CHUNK_SIZE`
-/// full chunks and a final chunk with the rest (possibly empty).
+/// full chunks and a final chunk with the rest (possibly empty). Saturates at `u64::MAX`
+/// (a length only a hostile manifest claims, and no stored entry has).
 pub(crate) fn encrypted_length(plain_length: u64) -> u64 {
     let chunks = plain_length / CHUNK_SIZE as u64 + 1;
-    plain_length + chunks * TAG_LEN as u64
+    plain_length.saturating_add(chunks * TAG_LEN as u64)
 }
 
 /// Decrypts chunk `index` (`data` holds its ciphertext and tag) in place and returns
