@@ -99,6 +99,10 @@ pub(crate) struct StreamKey<'a> {
 
 struct Shared<'a> {
     stream: StreamKey<'a>,
+    /// Chunks per batch for this stream: [`BATCH_CHUNKS`], or fewer for a short
+    /// resource (whose buffer need not be a whole batch). The same for every worker, as
+    /// chunk counters are `batch index × batch_chunks + slot`.
+    batch_chunks: usize,
     input: Mutex<Input<'a>>,
     output: Mutex<Output<'a>>,
     /// Signalled whenever a batch is written or the stream fails.
@@ -164,7 +168,7 @@ impl Shared<'_> {
         };
         input.next_batch += 1;
         let mut read = 0u64;
-        for (j, length) in batch.lengths.iter_mut().enumerate() {
+        for (j, length) in batch.lengths[..self.batch_chunks].iter_mut().enumerate() {
             let start = j * ENCRYPTED_CHUNK_SIZE;
             match fill(input.source, &mut buffer[start..start + CHUNK_SIZE]) {
                 Ok(n) => {
@@ -196,7 +200,7 @@ impl Shared<'_> {
         for (j, &length) in batch.lengths[..batch.chunks].iter().enumerate() {
             let counter = batch
                 .index
-                .checked_mul(BATCH_CHUNKS as u64)
+                .checked_mul(self.batch_chunks as u64)
                 .and_then(|first| first.checked_add(j as u64))
                 .and_then(|counter| u32::try_from(counter).ok())
                 .ok_or_else(|| io::Error::other("resource too large for one stream"))?;
@@ -261,7 +265,7 @@ impl Shared<'_> {
         }
         let _guard = FailOnUnwind(self);
 
-        let mut buffer = vec![0u8; BATCH_CHUNKS * ENCRYPTED_CHUNK_SIZE];
+        let mut buffer = vec![0u8; self.batch_chunks * ENCRYPTED_CHUNK_SIZE];
         while let Some(batch) = self.read_batch(&mut buffer) {
             let end = match self.seal_batch(&batch, &mut buffer) {
                 Ok(end) => end,
@@ -292,8 +296,11 @@ pub(crate) fn seal_stream(
 ) -> io::Result<Sealed> {
     let batches = expected_length / BATCH_PLAIN + 1;
     let workers = usize::try_from(batches).map_or(threads.get(), |b| b.min(threads.get()));
+    let chunks = expected_length / CHUNK_SIZE as u64 + 1;
+    let batch_chunks = usize::try_from(chunks).map_or(BATCH_CHUNKS, |c| c.min(BATCH_CHUNKS));
     let shared = Shared {
         stream,
+        batch_chunks,
         input: Mutex::new(Input {
             source,
             next_batch: 0,
@@ -312,7 +319,13 @@ pub(crate) fn seal_stream(
     if workers > 1 {
         std::thread::scope(|scope| {
             for _ in 1..workers {
-                scope.spawn(|| shared.work(&mut |_| {}));
+                let spawned = std::thread::Builder::new()
+                    .name("jieyue-seal".into())
+                    .spawn_scoped(scope, || shared.work(&mut |_| {}));
+                if spawned.is_err() {
+                    // The system will not start another thread: fewer workers.
+                    break;
+                }
             }
             shared.work(progress);
         });
@@ -320,6 +333,8 @@ pub(crate) fn seal_stream(
         shared.work(progress);
     }
     let read = shared.read.load(Ordering::SeqCst);
+    // The last batch may have been another worker's: say where the stream ended.
+    progress(read);
     let output = shared
         .output
         .into_inner()
@@ -404,7 +419,37 @@ mod tests {
                     assert!(out == expected, "len {len} threads {threads} step {step}");
                     assert!(heard.windows(2).all(|w| w[0] <= w[1]), "progress goes up");
                     assert!(heard.iter().all(|&n| n <= len as u64));
+                    assert_eq!(heard.last(), Some(&(len as u64)), "the end is heard");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_source_longer_than_declared_still_seals_a_correct_stream() {
+        // The batch size follows the declared length; a source that yields more (which
+        // the resource writer then refuses) must not break the chunk counters.
+        let key = key();
+        let plain: Vec<u8> = (0..5 * CHUNK_SIZE + 3).map(|i| (i % 249) as u8).collect();
+        let expected = sequential(&plain);
+        for declared in [0, 1, CHUNK_SIZE as u64, 2 * CHUNK_SIZE as u64] {
+            for threads in [1, 2] {
+                let mut out = Vec::new();
+                let sealed = seal_stream(
+                    StreamKey {
+                        key: &key,
+                        prefix: [3; 7],
+                        aad: b"aad",
+                    },
+                    &mut &plain[..],
+                    &mut out,
+                    declared,
+                    NonZeroUsize::new(threads).expect("non-zero"),
+                    &mut |_| {},
+                )
+                .expect("seals");
+                assert_eq!(sealed.read, plain.len() as u64);
+                assert!(out == expected, "declared {declared} threads {threads}");
             }
         }
     }
