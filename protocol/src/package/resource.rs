@@ -11,7 +11,6 @@ use super::manifest::{Compression, EncryptedResource};
 use super::pipeline::{self, EncryptOptions, StreamKey};
 use super::stream::{self, CHUNK_SIZE, ChunkSealer, ENCRYPTED_CHUNK_SIZE};
 use super::{PackageError, Result};
-use crate::crypto::aead::TAG_LEN;
 use crate::crypto::{ContentKey, KeyError, aead};
 
 /// Encrypts `original_length` bytes from `source` as the resource at `path`, writing the
@@ -289,9 +288,10 @@ impl<'a, R: Read + Seek> Chunks<'a, R> {
         (self.resource.encrypted_length - offset).min(ENCRYPTED_CHUNK_SIZE as u64) as usize
     }
 
-    /// Reads chunk `index` into `buffer` (exactly [`Self::stored_len`] bytes long) and
-    /// decrypts it in place; returns the plaintext length.
+    /// Reads chunk `index` into the front of `buffer` (at least [`Self::stored_len`]
+    /// bytes long) and decrypts it in place; returns the plaintext length.
     fn open(&mut self, index: u64, buffer: &mut [u8]) -> Result<usize> {
+        let buffer = &mut buffer[..self.stored_len(index)];
         let path = &self.resource.path;
         let offset = index * ENCRYPTED_CHUNK_SIZE as u64;
         if self.position != Some(offset) {
@@ -313,6 +313,22 @@ impl<'a, R: Read + Seek> Chunks<'a, R> {
         Ok(plain.len())
     }
 
+    /// [`Self::open`], then where the part of the chunk inside plaintext `[start, end)`
+    /// of an uncompressed resource lies in `buffer`.
+    fn open_part(
+        &mut self,
+        index: u64,
+        buffer: &mut [u8],
+        start: u64,
+        end: u64,
+    ) -> Result<std::ops::Range<usize>> {
+        let plain_len = self.open(index, buffer)? as u64;
+        let base = index * CHUNK_SIZE as u64;
+        let lo = start.max(base) - base;
+        let hi = end.min(base + plain_len) - base;
+        Ok(lo as usize..hi as usize)
+    }
+
     /// Decrypts and inflates a compressed resource from its start, passing
     /// `[start, end)` of the text to `out`.
     fn inflate_to(&mut self, start: u64, end: u64, out: &mut dyn Write) -> Result<()> {
@@ -328,8 +344,7 @@ impl<'a, R: Read + Seek> Chunks<'a, R> {
         let mut buffer = vec![0u8; ENCRYPTED_CHUNK_SIZE];
         let mut decoder = DeflateDecoder::new(&mut sink);
         for index in 0..self.count {
-            let len = self.stored_len(index);
-            let plain_len = self.open(index, &mut buffer[..len])?;
+            let plain_len = self.open(index, &mut buffer)?;
             decoder.write_all(&buffer[..plain_len]).map_err(bad)?;
         }
         decoder.try_finish().map_err(bad)?;
@@ -356,15 +371,10 @@ pub(crate) fn decrypt_with(
     match resource.compression {
         Compression::None if start == end => Ok(()),
         Compression::None => {
-            let chunk = CHUNK_SIZE as u64;
             let mut buffer = vec![0u8; ENCRYPTED_CHUNK_SIZE];
             for index in covering(start, end) {
-                let len = chunks.stored_len(index);
-                let plain_len = chunks.open(index, &mut buffer[..len])? as u64;
-                let base = index * chunk;
-                let lo = (start.max(base) - base) as usize;
-                let hi = (end.min(base + plain_len) - base) as usize;
-                out.write_all(&buffer[lo..hi])?;
+                let part = chunks.open_part(index, &mut buffer, start, end)?;
+                out.write_all(&buffer[part])?;
             }
             Ok(())
         }
@@ -391,22 +401,19 @@ pub(crate) fn decrypt_to_vec(
     match resource.compression {
         Compression::None if start == end => Ok(Vec::new()),
         Compression::None => {
-            let chunk = CHUNK_SIZE as u64;
-            // Room for the range and one chunk's tag.
-            let mut out = Vec::with_capacity(wanted + TAG_LEN);
+            // Each chunk is read whole after what is kept so far, so the vector never
+            // holds more than the range and one encrypted chunk.
+            let mut out = Vec::with_capacity(wanted + ENCRYPTED_CHUNK_SIZE);
             for index in covering(start, end) {
                 let pos = out.len();
-                let len = chunks.stored_len(index);
-                out.resize(pos + len, 0);
-                let plain_len = chunks.open(index, &mut out[pos..])? as u64;
-                let base = index * chunk;
-                let lo = (start.max(base) - base) as usize;
-                let hi = (end.min(base + plain_len) - base) as usize;
-                if lo > 0 {
+                out.resize(pos + chunks.stored_len(index), 0);
+                let part = chunks.open_part(index, &mut out[pos..], start, end)?;
+                let kept = part.len();
+                if part.start > 0 {
                     // Only the first chunk of a range can start inside it.
-                    out.copy_within(pos + lo..pos + hi, pos);
+                    out.copy_within(pos + part.start..pos + part.end, pos);
                 }
-                out.truncate(pos + hi - lo);
+                out.truncate(pos + kept);
             }
             Ok(out)
         }
