@@ -10,14 +10,16 @@ use uuid::Uuid;
 
 mod catalog;
 mod lending;
+pub mod paths;
 mod secret;
 pub use catalog::{
-    Availability, CatalogFacets, CatalogPage, Contributor, FacetCount, IdentifierValue,
-    TitleDetails, TitleLinks, TitleSummary,
+    Availability, AvailabilityState, CatalogFacets, CatalogPage, Contributor, FacetCount,
+    IdentifierValue, TitleDetails, TitleLinks, TitleSummary,
 };
 pub use lending::{
-    BorrowRequest, DeviceView, EnrolmentResponse, HoldView, LoanView, NotificationPage,
-    NotificationView, PlaceHoldRequest, ReadingPosition, SavePositionRequest, SuspendHoldRequest,
+    BorrowRequest, DeviceView, EnrolmentResponse, HoldStatus, HoldView, LoanStatus, LoanView,
+    NotificationKind, NotificationPage, NotificationView, PlaceHoldRequest, ReadingPosition,
+    SavePositionRequest, SuspendHoldRequest,
 };
 pub use secret::SecretString;
 

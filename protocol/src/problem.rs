@@ -44,8 +44,12 @@ pub enum ProblemType {
     PatronBlocked,
     /// The reader's library card has expired.
     CardExpired,
-    /// The loan cannot be renewed (no renewals left, or others are waiting).
+    /// The loan cannot be renewed because other readers are waiting for the title.
     RenewalRefused,
+    /// The loan has had every renewal the rules allow.
+    RenewalLimit,
+    /// The reader has as many holds as the rules allow.
+    HoldLimit,
     /// The reader has enrolled as many devices as the rules allow.
     DeviceLimit,
     /// The loan has ended (returned, expired or revoked).
@@ -58,7 +62,7 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// Every problem kind, for documentation and exhaustive tests.
-    pub const ALL: [ProblemType; 20] = [
+    pub const ALL: [ProblemType; 22] = [
         ProblemType::MalformedRequest,
         ProblemType::Validation,
         ProblemType::PayloadTooLarge,
@@ -75,6 +79,8 @@ impl ProblemType {
         ProblemType::PatronBlocked,
         ProblemType::CardExpired,
         ProblemType::RenewalRefused,
+        ProblemType::RenewalLimit,
+        ProblemType::HoldLimit,
         ProblemType::DeviceLimit,
         ProblemType::LoanEnded,
         ProblemType::Unavailable,
@@ -100,6 +106,8 @@ impl ProblemType {
             ProblemType::PatronBlocked => "patron-blocked",
             ProblemType::CardExpired => "card-expired",
             ProblemType::RenewalRefused => "renewal-refused",
+            ProblemType::RenewalLimit => "renewal-limit",
+            ProblemType::HoldLimit => "hold-limit",
             ProblemType::DeviceLimit => "device-limit",
             ProblemType::LoanEnded => "loan-ended",
             ProblemType::Unavailable => "unavailable",
@@ -136,7 +144,9 @@ impl ProblemType {
             ProblemType::AlreadyBorrowed => "Already on loan to you",
             ProblemType::PatronBlocked => "Borrowing blocked",
             ProblemType::CardExpired => "Library card expired",
-            ProblemType::RenewalRefused => "Renewal refused",
+            ProblemType::RenewalRefused => "Renewal refused: others are waiting",
+            ProblemType::RenewalLimit => "No renewals left",
+            ProblemType::HoldLimit => "Hold limit reached",
             ProblemType::DeviceLimit => "Device limit reached",
             ProblemType::LoanEnded => "Loan ended",
             ProblemType::Unavailable => "Service unavailable",

@@ -136,13 +136,39 @@ pub struct CatalogPage {
     pub next_cursor: Option<String>,
 }
 
+/// The OPDS availability states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AvailabilityState {
+    /// A copy is free: borrow it.
+    Available,
+    /// Every copy is out: a hold joins the queue.
+    Unavailable,
+    /// You are in the queue.
+    Reserved,
+    /// A copy waits for you until `until`.
+    Ready,
+}
+
+impl AvailabilityState {
+    /// The OPDS name (`available`, ...).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AvailabilityState::Available => "available",
+            AvailabilityState::Unavailable => "unavailable",
+            AvailabilityState::Reserved => "reserved",
+            AvailabilityState::Ready => "ready",
+        }
+    }
+}
+
 /// Whether a title can be borrowed now at a library (OPDS availability states).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Availability {
-    /// `available` (a copy is free), `unavailable` (all out; a hold joins the queue),
-    /// `reserved` (you are in the queue), `ready` (a copy waits for you until `until`).
-    pub state: String,
+    /// Whether the reader can borrow now, wait, or collect.
+    pub state: AvailabilityState,
     /// Since when (for `ready`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<DateTime<Utc>>,

@@ -39,6 +39,73 @@ pub struct BorrowRequest {
     pub days: Option<u32>,
     /// Chosen by the app per borrow attempt; sending it again returns the same loan.
     pub request_id: Uuid,
+    /// One of the reader's enrolled devices: the answer then carries the licence for it
+    /// (`LoanView::device_licence`), so one request makes a readable loan.
+    #[serde(default)]
+    pub device_id: Option<Uuid>,
+}
+
+/// Where a loan is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LoanStatus {
+    /// Running: the book may be read until `ends_at`.
+    Active,
+    /// Returned early by the reader.
+    Returned,
+    /// Ran to its end.
+    Expired,
+    /// Ended by the library.
+    Revoked,
+}
+
+/// Where a hold is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum HoldStatus {
+    /// In the queue.
+    Waiting,
+    /// A copy is reserved for the reader until the pickup deadline.
+    Ready,
+    /// Became a loan.
+    Fulfilled,
+    /// The reserved copy was not collected in time.
+    Expired,
+    /// Cancelled by the reader.
+    Cancelled,
+}
+
+/// What a notification is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// A copy waits for the reader (payload: `hold_id`, `title_id`, `pickup_deadline`).
+    HoldReady,
+    /// A ready hold was not collected in time (payload: `hold_id`, `title_id`).
+    HoldExpired,
+    /// A loan ends within three days (payload: `loan_id`, `title_id`, `ends_at`).
+    LoanEnding,
+    /// The library ended a loan (payload: `loan_id`, `title_id`).
+    LoanRevoked,
+    /// A kind this client does not know yet (sent by a newer server).
+    #[serde(other)]
+    Other,
+}
+
+impl NotificationKind {
+    /// The stored and wire name (`hold_ready`, ...); `other` for [`Self::Other`].
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::HoldReady => "hold_ready",
+            NotificationKind::HoldExpired => "hold_expired",
+            NotificationKind::LoanEnding => "loan_ending",
+            NotificationKind::LoanRevoked => "loan_revoked",
+            NotificationKind::Other => "other",
+        }
+    }
 }
 
 /// A loan as the reader sees it.
@@ -55,10 +122,19 @@ pub struct LoanView {
     pub ends_at: DateTime<Utc>,
     /// Renewals so far.
     pub renewals: u32,
-    /// `active`, `returned`, `expired` or `revoked`.
-    pub state: String,
+    /// Where the loan is in its life.
+    pub state: LoanStatus,
     /// Fetch a licence for a device: append `?device={device_id}`.
     pub licence: String,
+    /// Renewals the rules still allow (0 once the loan has ended).
+    #[serde(default)]
+    pub renewals_left: u32,
+    /// Whether a renewal would be granted now (active, renewals left, nobody waiting).
+    #[serde(default)]
+    pub can_renew: bool,
+    /// The signed licence (JWS) for the device named in the borrow request, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_licence: Option<String>,
 }
 
 /// `POST /api/v1/me/holds`.
@@ -90,8 +166,8 @@ pub struct HoldView {
     pub id: Uuid,
     /// The title.
     pub title_id: Uuid,
-    /// `waiting` or `ready` (then borrow before `pickup_deadline`).
-    pub state: String,
+    /// `waiting`, or `ready` (then borrow before `pickup_deadline`).
+    pub state: HoldStatus,
     /// When it was placed.
     pub placed_at: DateTime<Utc>,
     /// Place in the queue (1 = next), while waiting.
@@ -112,8 +188,8 @@ pub struct HoldView {
 pub struct NotificationView {
     /// Id (also the cursor).
     pub id: Uuid,
-    /// `hold_ready`, `hold_expired`, `loan_ending`, `loan_revoked`.
-    pub kind: String,
+    /// What it is about.
+    pub kind: NotificationKind,
     /// When.
     pub created_at: DateTime<Utc>,
     /// Details (ids, deadlines).
