@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use jieyue_protocol::licence;
-use reqwest::{Method, StatusCode, header};
+use reqwest::{StatusCode, header};
 use ring::digest;
 use uuid::Uuid;
 
@@ -18,8 +18,8 @@ use crate::model::DownloadOutcome;
 /// Hears how a download is going. Called from the download's task; keep it quick.
 #[cfg_attr(feature = "uniffi", uniffi::export(foreign))]
 pub trait DownloadListener: Send + Sync {
-    /// `received` of `total` bytes are on the device (`total` is 0 if unknown).
-    fn on_progress(&self, received: u64, total: u64);
+    /// `received` of `total` bytes are on the device (`total` is `None` while unknown).
+    fn on_progress(&self, received: u64, total: Option<u64>);
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -62,7 +62,7 @@ impl Client {
         let final_path = self.inner.package_path(publication);
         if final_path.exists() {
             let size = std::fs::metadata(&final_path)?.len();
-            listener.on_progress(size, size);
+            listener.on_progress(size, Some(size));
             return Ok(DownloadOutcome::Complete { bytes: size });
         }
         let part = final_path.with_extension("part");
@@ -77,10 +77,7 @@ impl Client {
         } else {
             (digest::Context::new(&digest::SHA256), 0)
         };
-        let mut request =
-            self.inner
-                .api
-                .request(Method::GET, &licence.terms.links.package, None)?;
+        let mut request = self.inner.api.package(&licence.terms.links.package)?;
         if received > 0 {
             request = request.header(header::RANGE, format!("bytes={received}-"));
             if let Some(sha) = &expected {
@@ -114,7 +111,7 @@ impl Client {
                     ));
                 }
             }
-            let total = response.content_length().map_or(0, |l| l + received);
+            let total = response.content_length().map(|l| l + received);
             let mut file = std::fs::OpenOptions::new()
                 .create(true)
                 .write(true)

@@ -4,10 +4,38 @@
 use jieyue_protocol::problem::{Problem, ProblemType};
 use jieyue_protocol::time::TimeError;
 
+/// Why the library said no, as an app acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum Refusal {
+    /// Every copy is out: offer a hold (`place_hold`).
+    NoCopyAvailable,
+    /// The reader has as many loans as the rules allow: suggest returning one.
+    LoanLimit,
+    /// The reader has as many holds as the rules allow: suggest cancelling one.
+    HoldLimit,
+    /// The reader already has this title on loan: open it instead.
+    AlreadyBorrowed,
+    /// The reader's card is blocked: send them to the library.
+    PatronBlocked,
+    /// The reader's card has expired: send them to renew it.
+    CardExpired,
+    /// The loan has had every renewal the rules allow.
+    RenewalLimit,
+    /// The loan cannot be renewed because other readers are waiting for the title.
+    OthersWaiting,
+    /// The loan has ended (returned, expired or revoked): remove it from the shelf.
+    LoanEnded,
+    /// Any other refusal: show the message.
+    Other,
+}
+
 /// What went wrong, as an app needs to know it.
+///
+/// Every variant carries `message`, an explanation for the reader (the Kotlin binding
+/// calls it `detail`: Kotlin exceptions have a `message` of their own).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Error))]
-#[cfg_attr(feature = "uniffi", uniffi(flat_error))]
 pub enum ClientError {
     /// The loan has ended; the book's key is gone from this device.
     #[error("the loan has ended: {message}")]
@@ -39,9 +67,29 @@ pub enum ClientError {
         /// Details.
         message: String,
     },
-    /// Not logged in, wrong credentials, locked out, or this device is not enrolled.
-    #[error("authentication: {message}")]
-    Auth {
+    /// The library card number or password is wrong: ask again.
+    #[error("wrong card number or password: {message}")]
+    WrongCredentials {
+        /// Details.
+        message: String,
+    },
+    /// Too many failed logins: the account is locked for a while.
+    #[error("locked out for {retry_after_seconds} s: {message}")]
+    LockedOut {
+        /// When to try again, in seconds from now (0 if the server did not say).
+        retry_after_seconds: u64,
+        /// Details.
+        message: String,
+    },
+    /// Not logged in, or the session has ended: log in again.
+    #[error("not logged in: {message}")]
+    SessionExpired {
+        /// Details.
+        message: String,
+    },
+    /// This installation has no device key yet: call `enrol_device`.
+    #[error("this device is not enrolled: {message}")]
+    NotEnrolled {
         /// Details.
         message: String,
     },
@@ -57,10 +105,12 @@ pub enum ClientError {
         /// Details.
         message: String,
     },
-    /// The library refused: no copy free, a limit reached, already borrowed, a card
-    /// problem. `message` is the server's explanation, for the reader.
-    #[error("refused: {message}")]
+    /// The library refused; `reason` says why (on `NoCopyAvailable`, offer a hold) and
+    /// `message` is the server's explanation, for the reader.
+    #[error("refused ({reason:?}): {message}")]
     Refused {
+        /// Why.
+        reason: Refusal,
         /// Details.
         message: String,
     },
@@ -106,8 +156,14 @@ impl ClientError {
         }
     }
 
-    pub(crate) fn auth(message: impl std::fmt::Display) -> Self {
-        Self::Auth {
+    pub(crate) fn session_expired(message: impl std::fmt::Display) -> Self {
+        Self::SessionExpired {
+            message: message.to_string(),
+        }
+    }
+
+    pub(crate) fn not_enrolled(message: impl std::fmt::Display) -> Self {
+        Self::NotEnrolled {
             message: message.to_string(),
         }
     }
@@ -130,36 +186,49 @@ impl ClientError {
             .detail
             .clone()
             .unwrap_or_else(|| problem.title.clone());
-        match problem.problem_type() {
-            Some(
-                ProblemType::Unauthenticated
-                | ProblemType::InvalidCredentials
-                | ProblemType::TooManyAttempts
-                | ProblemType::Forbidden,
-            ) => Self::Auth { message },
-            Some(ProblemType::NotFound) => Self::NotFound { message },
-            Some(ProblemType::DeviceLimit) => Self::DeviceLimit { message },
-            Some(ProblemType::LoanEnded) => Self::Revoked { message },
-            Some(
-                ProblemType::NoCopyAvailable
-                | ProblemType::LoanLimit
-                | ProblemType::AlreadyBorrowed
-                | ProblemType::PatronBlocked
-                | ProblemType::CardExpired
-                | ProblemType::RenewalRefused
-                | ProblemType::Conflict
-                | ProblemType::Validation,
-            ) => Self::Refused { message },
-            Some(ProblemType::Unavailable | ProblemType::Internal) => Self::Network {
+        let Some(kind) = problem.problem_type() else {
+            return Self::Other {
+                message: format!("{status}: {message}"),
+            };
+        };
+        let refused = |reason| Self::Refused {
+            reason,
+            message: message.clone(),
+        };
+        // Every kind is named: a kind added to the protocol is mapped here on purpose
+        // (the test checks this table against `ProblemType::ALL`).
+        match kind {
+            ProblemType::InvalidCredentials => Self::WrongCredentials { message },
+            ProblemType::TooManyAttempts => Self::LockedOut {
+                retry_after_seconds: problem.retry_after_seconds.unwrap_or(0),
+                message,
+            },
+            ProblemType::Unauthenticated => Self::SessionExpired { message },
+            ProblemType::NotFound => Self::NotFound { message },
+            ProblemType::DeviceLimit => Self::DeviceLimit { message },
+            ProblemType::NoCopyAvailable => refused(Refusal::NoCopyAvailable),
+            ProblemType::LoanLimit => refused(Refusal::LoanLimit),
+            ProblemType::HoldLimit => refused(Refusal::HoldLimit),
+            ProblemType::AlreadyBorrowed => refused(Refusal::AlreadyBorrowed),
+            ProblemType::PatronBlocked => refused(Refusal::PatronBlocked),
+            ProblemType::CardExpired => refused(Refusal::CardExpired),
+            ProblemType::RenewalLimit => refused(Refusal::RenewalLimit),
+            ProblemType::RenewalRefused => refused(Refusal::OthersWaiting),
+            ProblemType::LoanEnded => refused(Refusal::LoanEnded),
+            ProblemType::Forbidden | ProblemType::Conflict | ProblemType::Validation => {
+                refused(Refusal::Other)
+            }
+            ProblemType::Unavailable | ProblemType::Internal => Self::Network {
                 message: format!("the server failed ({status}): {message}"),
             },
-            Some(
-                ProblemType::MalformedRequest
-                | ProblemType::PayloadTooLarge
-                | ProblemType::MethodNotAllowed,
-            )
-            | Some(_)
-            | None => Self::Other {
+            ProblemType::MalformedRequest
+            | ProblemType::PayloadTooLarge
+            | ProblemType::MethodNotAllowed => Self::Other {
+                message: format!("{status}: {message}"),
+            },
+            // `ProblemType` is non-exhaustive: a kind from a newer protocol crate that
+            // this table does not name yet. The test fails until it is named above.
+            _ => Self::Other {
                 message: format!("{status}: {message}"),
             },
         }
@@ -222,6 +291,8 @@ impl From<jieyue_protocol::licence::LicenceError> for ClientError {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::panic)]
+
     use super::*;
 
     fn problem(kind: ProblemType) -> Problem {
@@ -236,20 +307,115 @@ mod tests {
         }
     }
 
+    /// What each problem kind becomes, for a problem with detail "detail" and status 409.
+    /// One row per kind in `ProblemType::ALL`, each with the exact error expected.
+    fn expected_errors() -> Vec<(ProblemType, ClientError)> {
+        let message = || "detail".to_owned();
+        let refused = |reason| ClientError::Refused {
+            reason,
+            message: message(),
+        };
+        let other = || ClientError::Other {
+            message: "409: detail".into(),
+        };
+        let network = || ClientError::Network {
+            message: "the server failed (409): detail".into(),
+        };
+        vec![
+            (ProblemType::MalformedRequest, other()),
+            (ProblemType::Validation, refused(Refusal::Other)),
+            (ProblemType::PayloadTooLarge, other()),
+            (ProblemType::MethodNotAllowed, other()),
+            (
+                ProblemType::Unauthenticated,
+                ClientError::SessionExpired { message: message() },
+            ),
+            (
+                ProblemType::InvalidCredentials,
+                ClientError::WrongCredentials { message: message() },
+            ),
+            (
+                ProblemType::TooManyAttempts,
+                ClientError::LockedOut {
+                    retry_after_seconds: 42,
+                    message: message(),
+                },
+            ),
+            (ProblemType::Forbidden, refused(Refusal::Other)),
+            (
+                ProblemType::NotFound,
+                ClientError::NotFound { message: message() },
+            ),
+            (ProblemType::Conflict, refused(Refusal::Other)),
+            (
+                ProblemType::NoCopyAvailable,
+                refused(Refusal::NoCopyAvailable),
+            ),
+            (ProblemType::LoanLimit, refused(Refusal::LoanLimit)),
+            (
+                ProblemType::AlreadyBorrowed,
+                refused(Refusal::AlreadyBorrowed),
+            ),
+            (ProblemType::PatronBlocked, refused(Refusal::PatronBlocked)),
+            (ProblemType::CardExpired, refused(Refusal::CardExpired)),
+            (ProblemType::RenewalRefused, refused(Refusal::OthersWaiting)),
+            (ProblemType::RenewalLimit, refused(Refusal::RenewalLimit)),
+            (ProblemType::HoldLimit, refused(Refusal::HoldLimit)),
+            (
+                ProblemType::DeviceLimit,
+                ClientError::DeviceLimit { message: message() },
+            ),
+            (ProblemType::LoanEnded, refused(Refusal::LoanEnded)),
+            (ProblemType::Unavailable, network()),
+            (ProblemType::Internal, network()),
+        ]
+    }
+
     #[test]
-    fn every_problem_type_maps_to_an_actionable_kind() {
+    fn every_problem_type_maps_to_its_expected_error() {
+        let table = expected_errors();
         for kind in ProblemType::ALL {
-            let error = ClientError::from_problem(409, &problem(kind));
-            let expected = match kind {
-                ProblemType::DeviceLimit => matches!(error, ClientError::DeviceLimit { .. }),
-                ProblemType::NotFound => matches!(error, ClientError::NotFound { .. }),
-                ProblemType::NoCopyAvailable => matches!(error, ClientError::Refused { .. }),
-                ProblemType::InvalidCredentials => matches!(error, ClientError::Auth { .. }),
-                ProblemType::LoanEnded => matches!(error, ClientError::Revoked { .. }),
-                _ => true,
+            let Some((_, expected)) = table.iter().find(|(k, _)| *k == kind) else {
+                panic!("{kind:?} has no expected error in the table: map it in from_problem");
             };
-            assert!(expected, "{kind:?} -> {error:?}");
+            let mut document = problem(kind);
+            if kind == ProblemType::TooManyAttempts {
+                document.retry_after_seconds = Some(42);
+            }
+            assert_eq!(
+                &ClientError::from_problem(409, &document),
+                expected,
+                "{kind:?}"
+            );
         }
+        assert_eq!(
+            table.len(),
+            ProblemType::ALL.len(),
+            "a row for a kind that is gone"
+        );
+    }
+
+    #[test]
+    fn an_unknown_problem_type_is_other() {
+        let mut document = problem(ProblemType::Conflict);
+        document.kind = "https://example.invalid/problems/new-kind".into();
+        assert_eq!(
+            ClientError::from_problem(409, &document),
+            ClientError::Other {
+                message: "409: detail".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_lock_out_without_a_retry_time_says_zero() {
+        assert_eq!(
+            ClientError::from_problem(429, &problem(ProblemType::TooManyAttempts)),
+            ClientError::LockedOut {
+                retry_after_seconds: 0,
+                message: "detail".into()
+            }
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! HTTP to the lending server: reqwest over rustls (ring, Mozilla's roots), JSON bodies
-//! from the protocol crate, problem documents turned into [`ClientError`]s.
+//! from the protocol crate, problem documents turned into [`ClientError`]s. The typed
+//! endpoints built on this are in [`crate::api`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use crate::error::{ClientError, Result};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub(crate) struct Api {
+pub(crate) struct Http {
     http: reqwest::Client,
     base: Url,
 }
@@ -34,7 +35,7 @@ fn tls_config() -> Result<rustls::ClientConfig> {
     .with_no_client_auth())
 }
 
-impl Api {
+impl Http {
     pub fn new(server_url: &str) -> Result<Self> {
         let mut base = Url::parse(server_url)
             .map_err(|e| ClientError::other(format!("server URL {server_url:?}: {e}")))?;
@@ -59,7 +60,7 @@ impl Api {
         Ok(Self { http, base })
     }
 
-    /// `path` (absolute like `/api/v1/...` or a full URL) against the server URL.
+    /// `path` (absolute, from `protocol::api::paths`, or a full URL) against the server URL.
     pub fn url(&self, path: &str) -> Result<Url> {
         let relative = path.strip_prefix('/').unwrap_or(path);
         self.base
@@ -125,9 +126,13 @@ pub(crate) async fn error_of(response: Response) -> ClientError {
     match serde_json::from_slice::<Problem>(&bytes) {
         Ok(problem) => ClientError::from_problem(status.as_u16(), &problem),
         Err(_) => match status {
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                ClientError::auth(format!("the server said {status}"))
+            StatusCode::UNAUTHORIZED => {
+                ClientError::session_expired(format!("the server said {status}"))
             }
+            StatusCode::FORBIDDEN => ClientError::Refused {
+                reason: crate::error::Refusal::Other,
+                message: format!("the server said {status}"),
+            },
             StatusCode::NOT_FOUND => ClientError::not_found(format!("the server said {status}")),
             _ => ClientError::network(format!("the server said {status}")),
         },

@@ -3,6 +3,7 @@
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!("jieyue_core");
 
+mod api;
 pub mod book;
 mod client;
 mod download;
@@ -11,13 +12,14 @@ mod http;
 pub mod model;
 pub mod platform;
 mod positions;
+mod states;
 mod store;
 
 pub use book::layout::{ChapterLayout, Glyph, ImageBox, Page, TextRun, Typesetter, Viewport};
 pub use book::{Book, BookMetadata, FixedPage, Locator, ReadingItem, Resource, TocEntry};
 pub use client::{Client, ClientConfig};
 pub use download::DownloadListener;
-pub use error::{ClientError, Result};
+pub use error::{ClientError, Refusal, Result};
 pub use model::*;
 pub use platform::{FileSecureStore, PlatformClock, SecureStore, SecureStoreError, SystemClock};
 pub use store::Annotation;

@@ -1,11 +1,21 @@
-//! The records an app sees. Ids are UUID strings and times are milliseconds since the
-//! Unix epoch (UTC), so every binding language gets plain types.
+//! The records an app sees. Ids are UUID strings; states and kinds are enums.
+//!
+//! **Time**: every point in time is a [`SystemTime`] (an instant, UTC), which UniFFI
+//! carries as its builtin timestamp: `java.time.Instant` in Kotlin, `Date` in Swift,
+//! `datetime` in Python. A time that may be absent is an `Option`, never a sentinel.
+
+use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use jieyue_protocol::api;
 
-pub(crate) fn millis(time: DateTime<Utc>) -> i64 {
-    time.timestamp_millis()
+pub use crate::states::{
+    AvailabilityState, HoldState, Layout, LoanState, NotificationKind, ReadingRights,
+};
+
+/// A protocol time as the app's time type.
+pub(crate) fn instant(time: DateTime<Utc>) -> SystemTime {
+    time.into()
 }
 
 /// A member library (to choose one at login).
@@ -48,7 +58,7 @@ pub struct Profile {
     /// Category (selects lending rules).
     pub category: String,
     /// When the card expires.
-    pub card_expires_at_ms: i64,
+    pub card_expires_at: SystemTime,
     /// Whether borrowing is blocked.
     pub blocked: bool,
 }
@@ -61,7 +71,7 @@ impl From<api::PatronProfile> for Profile {
             card_number: p.card_number,
             display_name: p.display_name,
             category: p.category,
-            card_expires_at_ms: millis(p.card_expires_at),
+            card_expires_at: instant(p.card_expires_at),
             blocked: p.blocked,
         }
     }
@@ -76,7 +86,7 @@ pub struct Device {
     /// Name.
     pub name: String,
     /// When it enrolled.
-    pub enrolled_at_ms: i64,
+    pub enrolled_at: SystemTime,
 }
 
 impl From<api::DeviceView> for Device {
@@ -84,7 +94,7 @@ impl From<api::DeviceView> for Device {
         Self {
             id: d.id.to_string(),
             name: d.name,
-            enrolled_at_ms: millis(d.enrolled_at),
+            enrolled_at: instant(d.enrolled_at),
         }
     }
 }
@@ -103,8 +113,8 @@ pub struct TitleSummary {
     pub authors: Vec<String>,
     /// Language (BCP 47).
     pub language: Option<String>,
-    /// `reflowable` or `fixed`.
-    pub layout: String,
+    /// Reflowable or fixed pages.
+    pub layout: Layout,
     /// Cover image URL.
     pub cover_url: Option<String>,
     /// Thumbnail URL.
@@ -127,8 +137,8 @@ pub struct SearchPage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Availability {
-    /// `available`, `unavailable`, `reserved` or `ready`.
-    pub state: String,
+    /// Borrow now, join the queue, wait, or collect.
+    pub state: AvailabilityState,
     /// Copies in all.
     pub copies_total: u64,
     /// Copies free now.
@@ -137,8 +147,8 @@ pub struct Availability {
     pub holds_total: u64,
     /// The reader's place in the queue.
     pub hold_position: Option<u64>,
-    /// Until when the state holds, if known.
-    pub until_ms: Option<i64>,
+    /// Until when the state holds, if known (for `Ready`: collect before this).
+    pub until: Option<SystemTime>,
 }
 
 /// A title's details.
@@ -172,15 +182,23 @@ pub struct Loan {
     /// Title id (also the publication id of the book).
     pub title_id: String,
     /// Start.
-    pub started_at_ms: i64,
+    pub started_at: SystemTime,
     /// End.
-    pub ends_at_ms: i64,
+    pub ends_at: SystemTime,
     /// Renewals so far.
     pub renewals: u32,
-    /// `active`, `returned`, `expired` or `revoked`.
-    pub state: String,
+    /// Renewals the library's rules still allow (0 once the loan has ended).
+    pub renewals_left: u32,
+    /// Whether a renewal would be granted now (active, renewals left, nobody waiting):
+    /// show the renew button only then.
+    pub can_renew: bool,
+    /// Where the loan is in its life.
+    pub state: LoanState,
     /// Whether this device has a licence for it.
     pub licensed_here: bool,
+    /// What the licence on this device allows beyond reading; `None` when this device
+    /// holds no licence for the loan.
+    pub rights: Option<ReadingRights>,
     /// Whether the book is downloaded on this device.
     pub downloaded: bool,
 }
@@ -193,18 +211,18 @@ pub struct Hold {
     pub id: String,
     /// Title id.
     pub title_id: String,
-    /// `waiting` or `ready`.
-    pub state: String,
+    /// Waiting, or ready to borrow before `pickup_deadline`.
+    pub state: HoldState,
     /// When placed.
-    pub placed_at_ms: i64,
+    pub placed_at: SystemTime,
     /// Place in the queue (1 = next).
     pub position: Option<u64>,
     /// Rough wait in days.
     pub estimated_wait_days: Option<u64>,
     /// Borrow before this when ready.
-    pub pickup_deadline_ms: Option<i64>,
+    pub pickup_deadline: Option<SystemTime>,
     /// Suspended until.
-    pub suspended_until_ms: Option<i64>,
+    pub suspended_until: Option<SystemTime>,
     /// Borrow automatically when ready.
     pub auto_borrow: bool,
 }
@@ -214,12 +232,12 @@ impl From<api::HoldView> for Hold {
         Self {
             id: h.id.to_string(),
             title_id: h.title_id.to_string(),
-            state: h.state,
-            placed_at_ms: millis(h.placed_at),
+            state: h.state.into(),
+            placed_at: instant(h.placed_at),
             position: h.position,
             estimated_wait_days: h.estimated_wait_days,
-            pickup_deadline_ms: h.pickup_deadline.map(millis),
-            suspended_until_ms: h.suspended_until.map(millis),
+            pickup_deadline: h.pickup_deadline.map(instant),
+            suspended_until: h.suspended_until.map(instant),
             auto_borrow: h.auto_borrow,
         }
     }
@@ -231,10 +249,10 @@ impl From<api::HoldView> for Hold {
 pub struct Notification {
     /// Id (also the cursor).
     pub id: String,
-    /// `hold_ready`, `hold_expired`, `loan_ending`, `loan_revoked`.
-    pub kind: String,
+    /// What it is about.
+    pub kind: NotificationKind,
     /// When.
-    pub created_at_ms: i64,
+    pub created_at: SystemTime,
     /// Details as JSON.
     pub payload_json: String,
 }
@@ -257,8 +275,8 @@ impl From<api::NotificationPage> for NotificationPage {
                 .into_iter()
                 .map(|n| Notification {
                     id: n.id.to_string(),
-                    kind: n.kind,
-                    created_at_ms: millis(n.created_at),
+                    kind: n.kind.into(),
+                    created_at: instant(n.created_at),
                     payload_json: n.payload.to_string(),
                 })
                 .collect(),
@@ -275,7 +293,7 @@ impl From<api::TitleSummary> for TitleSummary {
             subtitle: t.subtitle,
             authors: t.authors.into_iter().map(|a| a.name).collect(),
             language: t.language,
-            layout: t.layout,
+            layout: Layout::from_wire(&t.layout),
             cover_url: t.links.cover,
             thumbnail_url: t.links.thumbnail,
         }
@@ -293,12 +311,12 @@ impl From<api::TitleDetails> for TitleDetails {
             page_progression: d.page_progression,
             package_size: d.package_size,
             availability: d.availability.map(|a| Availability {
-                state: a.state,
+                state: a.state.into(),
                 copies_total: a.copies_total,
                 copies_available: a.copies_available,
                 holds_total: a.holds_total,
                 hold_position: a.hold_position,
-                until_ms: a.until.map(millis),
+                until: a.until.map(instant),
             }),
         }
     }
@@ -333,6 +351,6 @@ pub enum DownloadOutcome {
         /// Bytes so far.
         received: u64,
         /// Bytes in all, if the server said.
-        total: u64,
+        total: Option<u64>,
     },
 }

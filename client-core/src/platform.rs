@@ -7,7 +7,7 @@
 //! [`FileSecureStore`] and [`SystemClock`] are for tests and desktop tools.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, Utc};
 use jieyue_protocol::time::ClockReading;
@@ -39,8 +39,8 @@ pub trait SecureStore: Send + Sync {
 /// The platform's clocks.
 #[cfg_attr(feature = "uniffi", uniffi::export(foreign))]
 pub trait PlatformClock: Send + Sync {
-    /// Wall-clock time in milliseconds since the Unix epoch (the user can change it).
-    fn wall_millis(&self) -> i64;
+    /// Wall-clock time now (the user can change it).
+    fn wall_time(&self) -> SystemTime;
     /// Milliseconds since boot on a monotonic clock that keeps counting in sleep and
     /// cannot be set.
     fn since_boot_millis(&self) -> u64;
@@ -48,8 +48,7 @@ pub trait PlatformClock: Send + Sync {
 
 pub(crate) fn reading(clock: &dyn PlatformClock) -> ClockReading {
     ClockReading {
-        wall: DateTime::<Utc>::from_timestamp_millis(clock.wall_millis())
-            .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        wall: DateTime::<Utc>::from(clock.wall_time()),
         since_boot: Duration::from_millis(clock.since_boot_millis()),
     }
 }
@@ -76,8 +75,8 @@ impl Default for SystemClock {
 }
 
 impl PlatformClock for SystemClock {
-    fn wall_millis(&self) -> i64 {
-        Utc::now().timestamp_millis()
+    fn wall_time(&self) -> SystemTime {
+        SystemTime::now()
     }
 
     fn since_boot_millis(&self) -> u64 {

@@ -1,8 +1,7 @@
 //! Bookmarks, highlights and reading positions: kept locally, positions also synced to
 //! the server so the reader picks up on another device where they left off.
 
-use jieyue_protocol::api::{ReadingPosition, SavePositionRequest};
-use reqwest::Method;
+use jieyue_protocol::api::SavePositionRequest;
 use uuid::Uuid;
 
 use crate::book::Locator;
@@ -38,12 +37,7 @@ impl Client {
             return Ok(Some(Locator::from_json(&json)?));
         }
         let token = self.inner.session()?;
-        let request = self.inner.api.request(
-            Method::GET,
-            &format!("/api/v1/me/positions/{id}"),
-            Some(&token),
-        )?;
-        match self.inner.api.json::<ReadingPosition>(request).await {
+        match self.inner.api.position(&token, id).await {
             Ok(remote) => {
                 let json = remote.locator.to_string();
                 let locator = Locator::from_json(&json)?;
@@ -88,7 +82,7 @@ impl Client {
             locator_json: locator.to_json(),
             note,
             color,
-            created_at: chrono::Utc::now().to_rfc3339(),
+            created_at: std::time::SystemTime::now(),
         };
         self.inner.with_store(|s| s.add_annotation(&annotation))?;
         Ok(annotation)
@@ -112,15 +106,9 @@ impl Inner {
         let token = self.session()?;
         let locator: serde_json::Value = serde_json::from_str(json).map_err(ClientError::other)?;
         let device_id = self.device().ok().map(|(id, _)| id);
-        let request = self
-            .api
-            .request(
-                Method::PUT,
-                &format!("/api/v1/me/positions/{id}"),
-                Some(&token),
-            )?
-            .json(&SavePositionRequest { locator, device_id });
-        let _: ReadingPosition = self.api.json(request).await?;
+        self.api
+            .save_position(&token, id, &SavePositionRequest { locator, device_id })
+            .await?;
         self.with_store(|s| s.put_position(&id.to_string(), json, true))
     }
 

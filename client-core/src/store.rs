@@ -8,8 +8,9 @@
 //! in the platform's secure store, not here.
 
 use std::path::Path;
+use std::time::SystemTime;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use jieyue_protocol::local::LocalIntegrity;
 use jieyue_protocol::status::LicenceStatus;
 use jieyue_protocol::time::TimeAnchor;
@@ -117,8 +118,8 @@ pub struct Annotation {
     pub note: Option<String>,
     /// Highlight colour (`yellow`, `#ffcc00`, ...).
     pub color: Option<String>,
-    /// When it was made (RFC 3339).
-    pub created_at: String,
+    /// When it was made.
+    pub created_at: SystemTime,
 }
 
 /// The open database.
@@ -270,7 +271,8 @@ impl LocalStore {
                 annotation.locator_json,
                 annotation.note,
                 annotation.color,
-                annotation.created_at
+                DateTime::<Utc>::from(annotation.created_at)
+                    .to_rfc3339_opts(SecondsFormat::Micros, true)
             ],
         )?;
         Ok(())
@@ -290,7 +292,18 @@ impl LocalStore {
                     locator_json: r.get(3)?,
                     note: r.get(4)?,
                     color: r.get(5)?,
-                    created_at: r.get(6)?,
+                    created_at: {
+                        let text: String = r.get(6)?;
+                        DateTime::parse_from_rfc3339(&text)
+                            .map_err(|e| {
+                                rusqlite::Error::FromSqlConversionFailure(
+                                    6,
+                                    rusqlite::types::Type::Text,
+                                    Box::new(e),
+                                )
+                            })?
+                            .into()
+                    },
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use jieyue_client_core as core;
 use jieyue_client_core::{
@@ -84,7 +85,7 @@ impl Client {
         query: String,
         language: Option<String>,
         cursor: Option<String>,
-        limit: u32,
+        limit: Option<u32>,
     ) -> Result<SearchPage> {
         self.inner.search(&query, language, cursor, limit).await
     }
@@ -94,8 +95,9 @@ impl Client {
         self.inner.title(&title_id).await
     }
 
-    /// Borrows a title for `days` (0: the library's default) and licenses this device.
-    pub async fn borrow(&self, title_id: String, days: u32) -> Result<Loan> {
+    /// Borrows a title for `days` (`None`: the library's default) and licenses this
+    /// device in the same request.
+    pub async fn borrow(&self, title_id: String, days: Option<u32>) -> Result<Loan> {
         self.inner.borrow(&title_id, days).await
     }
 
@@ -134,9 +136,9 @@ impl Client {
         self.inner.cancel_hold(&hold_id).await
     }
 
-    /// Suspends a hold until `until_ms`, or resumes it.
-    pub async fn suspend_hold(&self, hold_id: String, until_ms: Option<i64>) -> Result<Hold> {
-        self.inner.suspend_hold(&hold_id, until_ms).await
+    /// Suspends a hold until `until`, or resumes it with `None`.
+    pub async fn suspend_hold(&self, hold_id: String, until: Option<SystemTime>) -> Result<Hold> {
+        self.inner.suspend_hold(&hold_id, until).await
     }
 
     /// Notifications after `after`.
@@ -173,9 +175,9 @@ impl Client {
         self.inner.remove_ended()
     }
 
-    /// Trusted time now (ms since the epoch).
-    pub fn trusted_now_ms(&self) -> Result<i64> {
-        self.inner.trusted_now_ms()
+    /// Trusted time now.
+    pub fn trusted_now(&self) -> Result<SystemTime> {
+        self.inner.trusted_now()
     }
 
     /// Opens a downloaded book (offline).

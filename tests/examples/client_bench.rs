@@ -28,8 +28,9 @@ struct BenchClock {
 }
 
 impl PlatformClock for BenchClock {
-    fn wall_millis(&self) -> i64 {
-        self.wall_ms.load(Ordering::SeqCst) + self.start.elapsed().as_millis() as i64
+    fn wall_time(&self) -> std::time::SystemTime {
+        let ms = self.wall_ms.load(Ordering::SeqCst) + self.start.elapsed().as_millis() as i64;
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms as u64)
     }
     fn since_boot_millis(&self) -> u64 {
         60_000 + self.start.elapsed().as_millis() as u64
@@ -38,7 +39,7 @@ impl PlatformClock for BenchClock {
 
 struct Quiet;
 impl DownloadListener for Quiet {
-    fn on_progress(&self, _: u64, _: u64) {}
+    fn on_progress(&self, _: u64, _: Option<u64>) {}
 }
 
 fn client(url: &str, dir: &std::path::Path, keys: &str, wall_ms: i64) -> Client {
@@ -48,7 +49,7 @@ fn client(url: &str, dir: &std::path::Path, keys: &str, wall_ms: i64) -> Client 
             data_dir: dir.join("data").display().to_string(),
             issuer_keys_json: keys.to_owned(),
             device_name: "bench".into(),
-            rollback_tolerance_seconds: 0,
+            rollback_tolerance_seconds: None,
         },
         Arc::new(FileSecureStore::new(dir.join("secure")).expect("store")),
         Arc::new(BenchClock {
@@ -212,7 +213,7 @@ async fn main() {
     let mut ids = Vec::new();
     for book in &books {
         let title = app.title_with_copies(&world, book, 1).await;
-        phone.borrow(&title, 0).await.expect("borrow");
+        phone.borrow(&title, None).await.expect("borrow");
         phone
             .download(&title, Arc::new(Quiet))
             .await
@@ -266,7 +267,7 @@ async fn main() {
     let mut first = Vec::new();
     for id in &ids {
         let book = phone.open_book(id).expect("open");
-        if book.metadata().fixed_layout {
+        if book.metadata().layout == jieyue_client_core::Layout::Fixed {
             continue;
         }
         let Some((chapter, _)) = book
@@ -330,7 +331,7 @@ async fn main() {
         json!({ "title_id": title, "owner_library_id": world.city, "copies": 1 }),
     )
     .await;
-    phone.borrow(&title, 0).await.expect("borrow");
+    phone.borrow(&title, None).await.expect("borrow");
     phone
         .download(&title, Arc::new(Quiet))
         .await

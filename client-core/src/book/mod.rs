@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::client::{Client, Inner, parse_id};
 use crate::error::{ClientError, Result};
+use crate::states::Layout;
 pub use locator::Locator;
 
 /// What the OPF says of the book.
@@ -37,8 +38,8 @@ pub struct BookMetadata {
     pub language: Option<String>,
     /// The OPF's unique identifier.
     pub identifier: Option<String>,
-    /// Whether pages are fixed (pre-paginated) rather than reflowable.
-    pub fixed_layout: bool,
+    /// Reflowable, or fixed (pre-paginated) pages.
+    pub layout: Layout,
     /// `ltr`, `rtl` or `default`.
     pub page_progression: String,
     /// Path of the cover image, if declared.
@@ -224,7 +225,11 @@ impl Book {
                 .collect(),
             language: meta.language().map(|l| l.value().trim().to_owned()),
             identifier: meta.identifier().map(|i| i.value().trim().to_owned()),
-            fixed_layout,
+            layout: if fixed_layout {
+                Layout::Fixed
+            } else {
+                Layout::Reflowable
+            },
             page_progression,
             cover_href: manifest
                 .cover_image()
@@ -391,7 +396,7 @@ impl Book {
     /// The pages of a fixed-layout book (each spine document; its image if the page is
     /// a single image). Empty for reflowable books.
     pub fn fixed_pages(&self) -> Result<Vec<FixedPage>> {
-        if !self.metadata.fixed_layout {
+        if self.metadata.layout != Layout::Fixed {
             return Ok(Vec::new());
         }
         let mut pages = Vec::with_capacity(self.reading_order.len());

@@ -42,7 +42,7 @@ async fn open(
 ) -> (crate::support::Phone, jieyue_client_core::Book) {
     let title_id = app.title_with_copies(world, book, 1).await;
     let phone = phone(app, "city", "C1").await;
-    phone.client.borrow(&title_id, 0).await.expect("borrow");
+    phone.client.borrow(&title_id, None).await.expect("borrow");
     phone
         .client
         .download(&title_id, Arc::new(Progress::default()))

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use jieyue_client_core::{ClientError, DownloadListener, DownloadOutcome};
+use jieyue_client_core::{ClientError, DownloadListener, DownloadOutcome, HoldState, Refusal};
 use jieyue_tests::{Backend, TestApp, TwoLibraries};
 use reqwest::StatusCode;
 
@@ -14,7 +14,11 @@ async fn downloaded(app: &TestApp) -> (TwoLibraries, crate::support::Phone, Stri
     let world = TwoLibraries::create(app).await;
     let title_id = app.title_with_copies(&world, "zh/lunyu.epub", 2).await;
     let phone = phone(app, "city", "C1").await;
-    let loan = phone.client.borrow(&title_id, 7).await.expect("borrow");
+    let loan = phone
+        .client
+        .borrow(&title_id, Some(7))
+        .await
+        .expect("borrow");
     let outcome = phone
         .client
         .download(&title_id, Arc::new(Progress::default()))
@@ -145,11 +149,14 @@ async fn a_return_from_another_device_is_learned_on_sync() {
 async fn a_renewal_replaces_the_licence_and_moves_the_end() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let (_, phone, title_id, loan_id) = downloaded(&app).await;
-    let before = phone.client.loans(false).await.expect("loans")[0].ends_at_ms;
+    let loan = phone.client.loans(false).await.expect("loans").remove(0);
+    assert!(loan.can_renew, "{loan:?}");
+    let before = chrono::DateTime::<chrono::Utc>::from(loan.ends_at);
     let renewed = phone.client.renew(&loan_id).await.expect("renew");
-    assert!(renewed.ends_at_ms > before);
+    assert!(renewed.ends_at > loan.ends_at);
+    assert_eq!(renewed.renewals_left + 1, loan.renewals_left);
     // Past the old end, before the new one: still opens.
-    let days = (before - app.clock_now().timestamp_millis()) / 86_400_000 + 1;
+    let days = (before - app.clock_now()).num_days() + 1;
     phone.clock.advance(Duration::days(days));
     phone
         .client
@@ -164,7 +171,7 @@ struct PauseAtOnce {
 }
 
 impl DownloadListener for PauseAtOnce {
-    fn on_progress(&self, received: u64, _total: u64) {
+    fn on_progress(&self, received: u64, _total: Option<u64>) {
         if received > 0 {
             self.client.pause_download(&self.title).expect("pause");
         }
@@ -179,7 +186,7 @@ async fn downloads_pause_resume_and_refuse_a_damaged_file() {
         .title_with_copies(&world, "epub3/haruko-jpeg.epub", 1)
         .await;
     let phone = phone(&app, "city", "C1").await;
-    phone.client.borrow(&title_id, 0).await.expect("borrow");
+    phone.client.borrow(&title_id, None).await.expect("borrow");
     let pause = Arc::new(PauseAtOnce {
         client: phone.client.clone(),
         title: title_id.clone(),
@@ -192,6 +199,7 @@ async fn downloads_pause_resume_and_refuse_a_damaged_file() {
     let DownloadOutcome::Paused { received, total } = first else {
         panic!("{first:?}");
     };
+    let total = total.expect("the server says the size");
     assert!(received > 0 && received < total, "{received} of {total}");
     // A paused download never looks like a package.
     assert!(matches!(
@@ -250,15 +258,24 @@ async fn errors_an_app_acts_on() {
     let title_id = app.title_with_copies(&world, "zh/daxue.epub", 1).await;
     let phone = phone(&app, "city", "C1").await;
     let wrong = phone.client.login("city", "C1", "wrong password").await;
-    assert!(matches!(wrong, Err(ClientError::Auth { .. })), "{wrong:?}");
-    phone.client.borrow(&title_id, 0).await.expect("borrow");
+    assert!(
+        matches!(wrong, Err(ClientError::WrongCredentials { .. })),
+        "{wrong:?}"
+    );
+    phone.client.borrow(&title_id, None).await.expect("borrow");
     // Someone else finds no copy left.
     app.create_patron(&world.admin, &world.city, "C2", "李华")
         .await;
     let other = crate::support::phone(&app, "city", "C2").await;
-    let again = other.client.borrow(&title_id, 0).await;
+    let again = other.client.borrow(&title_id, None).await;
     assert!(
-        matches!(again, Err(ClientError::Refused { .. })),
+        matches!(
+            again,
+            Err(ClientError::Refused {
+                reason: Refusal::NoCopyAvailable,
+                ..
+            })
+        ),
         "{again:?}"
     );
     let missing = phone.client.title(&uuid::Uuid::new_v4().to_string()).await;
@@ -272,14 +289,14 @@ async fn errors_an_app_acts_on() {
         .place_hold(&title_id, false)
         .await
         .expect("hold");
-    assert_eq!((hold.state.as_str(), hold.position), ("waiting", Some(1)));
-    let until = app.clock_now().timestamp_millis() + 86_400_000;
+    assert_eq!((hold.state, hold.position), (HoldState::Waiting, Some(1)));
+    let until = std::time::SystemTime::from(app.clock_now() + Duration::days(1));
     let suspended = other
         .client
         .suspend_hold(&hold.id, Some(until))
         .await
         .expect("suspend");
-    assert_eq!(suspended.suspended_until_ms, Some(until));
+    assert_eq!(suspended.suspended_until, Some(until));
     assert_eq!(other.client.holds().await.expect("holds").len(), 1);
     other.client.cancel_hold(&hold.id).await.expect("cancel");
     assert!(other.client.holds().await.expect("holds").is_empty());
@@ -303,6 +320,6 @@ async fn errors_an_app_acts_on() {
         "{offline:?}"
     );
     phone.client.open_book(&title_id).expect("opens offline");
-    let page = phone.client.search("", None, None, 0).await;
+    let page = phone.client.search("", None, None, None).await;
     assert!(matches!(page, Err(ClientError::Network { .. })));
 }

@@ -65,7 +65,7 @@ async fn round_trip(books: &[&str]) {
             Some(1)
         );
 
-        let loan = phone.client.borrow(&title_id, 0).await.expect("borrow");
+        let loan = phone.client.borrow(&title_id, None).await.expect("borrow");
         assert!(loan.licensed_here && !loan.downloaded, "{book}: {loan:?}");
 
         let progress = Arc::new(Progress::default());
@@ -120,7 +120,7 @@ async fn round_trip(books: &[&str]) {
             assert_eq!(range, bytes[start as usize..end as usize], "{book}: range");
         }
 
-        if metadata.fixed_layout {
+        if metadata.layout == jieyue_client_core::Layout::Fixed {
             // Fixed layout: pages are images (or one-image documents) the app shows.
             let pages = opened.fixed_pages().expect("pages");
             assert_eq!(pages.len(), opened.reading_order().len(), "{book}");

@@ -43,8 +43,10 @@ impl FakeClock {
 }
 
 impl PlatformClock for FakeClock {
-    fn wall_millis(&self) -> i64 {
-        self.wall_ms.load(Ordering::SeqCst)
+    fn wall_time(&self) -> std::time::SystemTime {
+        chrono::DateTime::<chrono::Utc>::from_timestamp_millis(self.wall_ms.load(Ordering::SeqCst))
+            .expect("a wall time in range")
+            .into()
     }
 
     fn since_boot_millis(&self) -> u64 {
@@ -88,7 +90,7 @@ fn client_for(server_url: &str, dir: &tempfile::TempDir, clock: Arc<FakeClock>) 
             data_dir: dir.path().join("data").display().to_string(),
             issuer_keys_json: keys,
             device_name: "王小明的手机".into(),
-            rollback_tolerance_seconds: 0,
+            rollback_tolerance_seconds: None,
         },
         Arc::new(FileSecureStore::new(dir.path().join("secure")).expect("store")),
         clock,
@@ -134,11 +136,11 @@ pub fn fonts() -> Vec<Vec<u8>> {
 /// A listener that records progress.
 #[derive(Default)]
 pub struct Progress {
-    pub calls: std::sync::Mutex<Vec<(u64, u64)>>,
+    pub calls: std::sync::Mutex<Vec<(u64, Option<u64>)>>,
 }
 
 impl jieyue_client_core::DownloadListener for Progress {
-    fn on_progress(&self, received: u64, total: u64) {
+    fn on_progress(&self, received: u64, total: Option<u64>) {
         self.calls.lock().expect("lock").push((received, total));
     }
 }
