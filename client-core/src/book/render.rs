@@ -123,3 +123,124 @@ impl Typesetter {
             .map_err(|e| ClientError::other(format!("PNG encoding: {e}")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+
+    use tiny_skia::Pixmap;
+
+    use super::*;
+    use crate::book::layout::{Glyph, ImageBox, TextRun};
+
+    const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+    fn viewport() -> Viewport {
+        Viewport {
+            width: 200.0,
+            height: 100.0,
+            font_size: 24.0,
+            line_height: 1.5,
+            margin_top: 10.0,
+            margin_right: 10.0,
+            margin_bottom: 10.0,
+            margin_left: 10.0,
+        }
+    }
+
+    fn page(runs: Vec<TextRun>, images: Vec<ImageBox>) -> Page {
+        Page {
+            index: 0,
+            start: 0,
+            end: 0,
+            runs,
+            images,
+        }
+    }
+
+    /// Ten glyphs of DejaVu Sans (ids 36.. are its capital letters) on one baseline.
+    fn run() -> TextRun {
+        TextRun {
+            text: "ABCDEFGHIJ".into(),
+            x: 10.0,
+            baseline: 40.0,
+            width: 160.0,
+            font_size: 24.0,
+            font_index: 0,
+            bold: false,
+            italic: false,
+            rtl: false,
+            glyphs: (0..10)
+                .map(|i| Glyph {
+                    id: 36 + i,
+                    x: 10.0 + 16.0 * f32::from(i),
+                    y: 40.0,
+                })
+                .collect(),
+        }
+    }
+
+    /// Pixels darker than mid-grey in the rows `top..bottom`.
+    fn dark_pixels(png: &[u8], top: u32, bottom: u32) -> usize {
+        let pixmap = Pixmap::decode_png(png).expect("a PNG");
+        assert_eq!((pixmap.width(), pixmap.height()), (200, 100));
+        pixmap
+            .pixels()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (top..bottom).contains(&(*i as u32 / 200)))
+            .filter(|(_, p)| p.red() < 128 && p.green() < 128 && p.blue() < 128)
+            .count()
+    }
+
+    fn typesetter() -> Typesetter {
+        Typesetter::new(vec![std::fs::read(FONT).expect("DejaVu Sans")]).expect("typesetter")
+    }
+
+    #[test]
+    fn a_page_of_text_draws_dark_glyphs_on_white() {
+        let png = typesetter()
+            .render_page_png(&page(vec![run()], vec![]), viewport(), None)
+            .expect("render");
+
+        // Capitals 24 px high sit on the baseline at 40: ink between rows 20 and 41.
+        assert!(dark_pixels(&png, 20, 41) > 200, "no text drawn");
+        assert_eq!(dark_pixels(&png, 45, 100), 0, "ink below the line");
+    }
+
+    #[test]
+    fn an_empty_page_is_all_background() {
+        let png = typesetter()
+            .render_page_png(&page(vec![], vec![]), viewport(), None)
+            .expect("render");
+
+        assert_eq!(dark_pixels(&png, 0, 100), 0);
+    }
+
+    #[test]
+    fn an_image_without_a_book_is_a_grey_box() {
+        let image = ImageBox {
+            href: "cover.png".into(),
+            alt: String::new(),
+            x: 50.0,
+            y: 50.0,
+            width: 20.0,
+            height: 20.0,
+        };
+        let png = typesetter()
+            .render_page_png(&page(vec![], vec![image]), viewport(), None)
+            .expect("render");
+
+        let pixmap = Pixmap::decode_png(&png).expect("a PNG");
+        let inside = pixmap.pixel(60, 60).expect("pixel");
+        let outside = pixmap.pixel(10, 10).expect("pixel");
+        assert_eq!(
+            (inside.red(), inside.green(), inside.blue()),
+            (200, 200, 200)
+        );
+        assert_eq!(
+            (outside.red(), outside.green(), outside.blue()),
+            (255, 255, 255)
+        );
+    }
+}

@@ -102,3 +102,129 @@ impl Inner {
         Ok(result?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use jieyue_protocol::{KeySet, SigningKey};
+
+    use super::super::{Client, ClientConfig, DEVICE_ID, DEVICE_KEY};
+    use crate::error::ClientError;
+    use crate::platform::{FileSecureStore, PlatformClock, SecureStore};
+
+    /// 2030-01-01T00:00:00Z, in seconds.
+    const T0: u64 = 1_893_456_000;
+
+    /// Clocks the test sets: wall time and time since boot, in seconds.
+    struct TestClock {
+        wall: AtomicU64,
+        boot: AtomicU64,
+    }
+
+    impl TestClock {
+        fn at(wall: u64, boot: u64) -> Arc<Self> {
+            Arc::new(Self {
+                wall: AtomicU64::new(wall),
+                boot: AtomicU64::new(boot),
+            })
+        }
+    }
+
+    impl PlatformClock for TestClock {
+        fn wall_time(&self) -> SystemTime {
+            UNIX_EPOCH + Duration::from_secs(self.wall.load(Ordering::SeqCst))
+        }
+
+        fn since_boot_millis(&self) -> u64 {
+            self.boot.load(Ordering::SeqCst) * 1000
+        }
+    }
+
+    fn time(seconds: u64) -> chrono::DateTime<chrono::Utc> {
+        (UNIX_EPOCH + Duration::from_secs(seconds)).into()
+    }
+
+    /// A client over `dir` whose device is already enrolled (its key and id in the
+    /// secure store), as after `enrol_device`.
+    fn client(dir: &Path, clock: Arc<TestClock>) -> Client {
+        let secure = FileSecureStore::new(dir.join("secure")).expect("secure store");
+        if secure.get(DEVICE_KEY.into()).expect("get").is_none() {
+            secure.put(DEVICE_KEY.into(), vec![7; 32]).expect("key");
+            secure
+                .put(DEVICE_ID.into(), uuid::Uuid::new_v4().to_string().into())
+                .expect("id");
+        }
+        let issuer = SigningKey::generate().expect("issuer key");
+        let keys =
+            serde_json::to_string(&KeySet::new([issuer.public_key().clone()])).expect("keys");
+        Client::new(
+            ClientConfig {
+                server_url: "http://127.0.0.1:9".into(),
+                data_dir: dir.join("data").display().to_string(),
+                issuer_keys_json: keys,
+                device_name: "test".into(),
+                rollback_tolerance_seconds: None,
+            },
+            Arc::new(secure),
+            clock,
+        )
+        .expect("client")
+    }
+
+    /// A signed server time arrives (as in a licence or a status document).
+    fn sync_at(dir: &Path, clock: Arc<TestClock>, server_time: u64) {
+        let client = client(dir, clock);
+        let integrity = client.inner.integrity().expect("integrity");
+        client
+            .inner
+            .observe_server_time(&integrity, time(server_time))
+            .expect("observe");
+    }
+
+    /// The database as it was at `T0`, then three hours of syncs after it.
+    fn database_copied_then_synced(dir: &Path) -> std::path::PathBuf {
+        sync_at(dir, TestClock::at(T0, 60), T0);
+        let copy = dir.join("jieyue.db.old");
+        std::fs::copy(dir.join("data/jieyue.db"), &copy).expect("copy the database");
+        sync_at(
+            dir,
+            TestClock::at(T0 + 3 * 3600, 60 + 3 * 3600),
+            T0 + 3 * 3600,
+        );
+        copy
+    }
+
+    #[test]
+    fn a_restored_older_database_is_caught_as_a_clock_rollback() {
+        let dir = tempfile::tempdir().expect("dir");
+        let copy = database_copied_then_synced(dir.path());
+        // The old database is put back, and the wall clock set to just after its time
+        // (after a reboot), so the database alone sees nothing wrong.
+        std::fs::copy(&copy, dir.path().join("data/jieyue.db")).expect("restore");
+        let client = client(dir.path(), TestClock::at(T0 + 60, 5));
+
+        let now = client.trusted_now();
+
+        assert!(
+            matches!(now, Err(ClientError::ClockRollback { .. })),
+            "{now:?}"
+        );
+    }
+
+    #[test]
+    fn the_same_database_not_restored_reads_the_time() {
+        let dir = tempfile::tempdir().expect("dir");
+        database_copied_then_synced(dir.path());
+        let client = client(dir.path(), TestClock::at(T0 + 3 * 3600 + 60, 5));
+
+        let now = client.trusted_now().expect("trusted time");
+
+        assert_eq!(now, UNIX_EPOCH + Duration::from_secs(T0 + 3 * 3600 + 60));
+    }
+}
