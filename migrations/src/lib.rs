@@ -7,6 +7,7 @@ mod m20261122_000002_catalogue;
 mod m20261122_000003_lending;
 mod m20261122_000004_holds;
 mod m20261122_000005_positions;
+mod m20261129_000006_copy_freed;
 
 /// Every schema change of the lending server, oldest first.
 ///
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_lending::Migration),
             Box::new(m20261122_000004_holds::Migration),
             Box::new(m20261122_000005_positions::Migration),
+            Box::new(m20261129_000006_copy_freed::Migration),
         ]
     }
 }

@@ -135,16 +135,16 @@ pub async fn stock(ctx: &Ctx, admin: &Staff) -> Result<usize> {
         };
         after = Some(last);
         for id in ids {
-            if !crate::store::lending::lots_of_title(ctx.db.reader(), id)
+            if !crate::store::lots::lots_of_title(ctx.db.reader(), id)
                 .await?
                 .is_empty()
             {
                 continue;
             }
-            service::lending::create_lot(
+            service::lots::create_lot(
                 ctx,
                 admin,
-                service::lending::NewLot {
+                service::lots::NewLot {
                     title_id: id,
                     owner_library_id: None,
                     copies: DEMO_COPIES,

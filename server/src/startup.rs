@@ -112,7 +112,7 @@ pub async fn build_context(
         let hashing = config.password_hashing.clone();
         let passwords = tokio::task::spawn_blocking(move || PasswordHasher::new(&hashing, cores))
             .await
-            .map_err(|e| service::Error::Internal(format!("hasher set-up failed: {e}")))??;
+            .map_err(service::Error::from)??;
         let auth = AuthSettings {
             patron_session: Duration::days(i64::from(config.auth.patron_session_days)),
             staff_session: Duration::hours(i64::from(config.auth.staff_session_hours)),
@@ -125,13 +125,13 @@ pub async fn build_context(
             Some(url) => crate::blobs::Blobs::from_url(url),
             None => crate::blobs::Blobs::local(&config.data_dir.join("objects")),
         }
-        .map_err(|e| service::Error::Internal(format!("object store: {e}")))?;
+        .map_err(service::Error::internal("opening the object store"))?;
         let index_dir = config.data_dir.join("index");
         let search =
             tokio::task::spawn_blocking(move || crate::search::SearchIndex::open(&index_dir))
                 .await
-                .map_err(|e| service::Error::Internal(e.to_string()))?
-                .map_err(|e| service::Error::Internal(e.to_string()))?;
+                .map_err(service::Error::from)?
+                .map_err(service::Error::internal("opening the search index"))?;
         let catalogue = service::catalogue::Catalogue::new(
             blobs,
             Arc::new(search),
@@ -150,6 +150,8 @@ pub async fn build_context(
             keys,
             catalogue,
             webhook,
+            cache: Arc::default(),
+            copy_freed: Arc::new(service::holds::Queue),
         };
         service::catalogue::sync_search(&ctx).await?;
         let bootstrap =
@@ -231,7 +233,7 @@ impl Application {
                 if let Err(err) = service::holds::promote_all(&sync_ctx).await {
                     tracing::warn!(error = %err, "promoting holds failed; retrying");
                 }
-                if let Err(err) = service::lending::retire_exhausted_lots(&sync_ctx).await {
+                if let Err(err) = service::lots::retire_exhausted_lots(&sync_ctx).await {
                     tracing::warn!(error = %err, "retiring lots failed; retrying");
                 }
                 if let Err(err) = service::lending::remind_ending(&sync_ctx).await {

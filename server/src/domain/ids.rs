@@ -55,3 +55,23 @@ id_type!(
     /// Identifies a catalogued title (publication).
     TitleId
 );
+id_type!(
+    /// Identifies a licence lot (copies a library or the consortium bought).
+    LotId
+);
+id_type!(
+    /// Identifies a loan.
+    LoanId
+);
+id_type!(
+    /// Identifies a hold.
+    HoldId
+);
+id_type!(
+    /// Identifies an enrolled reading device (chosen by the app).
+    DeviceId
+);
+id_type!(
+    /// Identifies an issued licence (one per loan and device).
+    LicenceId
+);

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::validation::FieldError;
-use super::{LibraryId, PatronId, TitleId};
+use super::{LibraryId, LoanId, LotId, PatronId, TitleId};
 
 /// One cell of the rules matrix: library × patron category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,13 +131,13 @@ impl LoanState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loan {
     /// Id.
-    pub id: uuid::Uuid,
+    pub id: LoanId,
     /// The reader.
     pub patron_id: PatronId,
     /// The title.
     pub title_id: TitleId,
     /// The lot whose copy it uses.
-    pub lot_id: uuid::Uuid,
+    pub lot_id: LotId,
     /// The reader's home library when borrowing (for reports).
     pub library_id: LibraryId,
     /// The client's request id (borrowing is idempotent on it).
@@ -156,10 +156,45 @@ pub struct Loan {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Why a renewal is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenewalRefusal {
+    /// The loan has ended.
+    LoanEnded,
+    /// Every renewal the rules allow has been used.
+    NoRenewalsLeft,
+    /// Other readers are waiting for the title.
+    OthersWaiting,
+}
+
 impl Loan {
     /// The end after one more renewal under `rules`.
     pub fn renewed_end(&self, rules: &LendingRules) -> DateTime<Utc> {
         self.ends_at + Duration::days(i64::from(rules.renewal_days))
+    }
+
+    /// Renewals `rules` still allow (none once the loan has ended).
+    pub fn renewals_left(&self, rules: &LendingRules) -> u32 {
+        if self.state == LoanState::Active {
+            rules.renewals.saturating_sub(self.renewals)
+        } else {
+            0
+        }
+    }
+
+    /// Whether the loan may be renewed under `rules` when `others_waiting` readers are
+    /// in the title's queue: it must be active, have renewals left, and nobody may be
+    /// waiting.
+    pub fn may_renew(&self, rules: &LendingRules, others_waiting: bool) -> Result<(), RenewalRefusal> {
+        if self.state != LoanState::Active {
+            Err(RenewalRefusal::LoanEnded)
+        } else if self.renewals_left(rules) == 0 {
+            Err(RenewalRefusal::NoRenewalsLeft)
+        } else if others_waiting {
+            Err(RenewalRefusal::OthersWaiting)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -204,6 +239,45 @@ mod tests {
         );
     }
 
+    fn loan(renewals: u32, state: LoanState) -> Loan {
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        Loan {
+            id: LoanId::new(),
+            patron_id: PatronId::new(),
+            title_id: TitleId::new(),
+            lot_id: LotId::new(),
+            library_id: LibraryId::new(),
+            request_id: uuid::Uuid::nil(),
+            started_at: now,
+            ends_at: now + Duration::days(14),
+            renewals,
+            state,
+            ended_at: None,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn renewal_needs_an_active_loan_renewals_left_and_nobody_waiting() {
+        let r = rules(); // one renewal
+        assert_eq!(loan(0, LoanState::Active).may_renew(&r, false), Ok(()));
+        assert_eq!(loan(0, LoanState::Active).renewals_left(&r), 1);
+        assert_eq!(
+            loan(1, LoanState::Active).may_renew(&r, false),
+            Err(RenewalRefusal::NoRenewalsLeft)
+        );
+        assert_eq!(
+            loan(0, LoanState::Active).may_renew(&r, true),
+            Err(RenewalRefusal::OthersWaiting)
+        );
+        for ended in [LoanState::Returned, LoanState::Expired, LoanState::Revoked] {
+            assert_eq!(loan(0, ended).may_renew(&r, false), Err(RenewalRefusal::LoanEnded));
+            assert_eq!(loan(0, ended).renewals_left(&r), 0);
+        }
+        let l = loan(0, LoanState::Active);
+        assert_eq!(l.renewed_end(&r), l.ends_at + Duration::days(7));
+    }
+
     #[test]
     fn nonsense_rules_are_refused() {
         let mut r = rules();
@@ -213,5 +287,27 @@ mod tests {
         r.max_devices = 0;
         assert!(r.validate().is_err());
         assert!(rules().validate().is_ok());
+    }
+}
+
+/// Why a reader may not borrow or place holds at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CirculationBar {
+    /// The library blocked the reader.
+    Blocked,
+    /// The reader's card has expired.
+    CardExpired,
+}
+
+impl super::Patron {
+    /// What bars the reader from borrowing or placing holds at `now`, if anything.
+    pub fn circulation_bar(&self, now: DateTime<Utc>) -> Option<CirculationBar> {
+        if self.blocked {
+            Some(CirculationBar::Blocked)
+        } else if !self.card_valid_at(now) {
+            Some(CirculationBar::CardExpired)
+        } else {
+            None
+        }
     }
 }

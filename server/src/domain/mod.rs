@@ -2,8 +2,11 @@
 //! and who may do what. No HTTP and no SQL here: values are parsed at the edge into
 //! these types, and the rules are plain functions over them.
 
+mod device;
+mod hold;
 mod ids;
 mod lending;
+mod lot;
 mod library;
 mod login_guard;
 mod password;
@@ -12,8 +15,15 @@ mod staff;
 mod title;
 mod validation;
 
-pub use ids::{LibraryId, PatronId, SessionId, StaffId, TitleId};
-pub use lending::{LendingRules, Loan, LoanState, rules_key, rules_precedence};
+pub use device::{Device, IssuedLicence, Notification, NotificationKind};
+pub use hold::{Hold, HoldMove, HoldState, estimated_wait_days, queue_position};
+pub use ids::{
+    DeviceId, HoldId, LibraryId, LicenceId, LoanId, LotId, PatronId, SessionId, StaffId, TitleId,
+};
+pub use lending::{
+    CirculationBar, LendingRules, Loan, LoanState, RenewalRefusal, rules_key, rules_precedence,
+};
+pub use lot::{DrawKey, Lot, LotStatus, draw_order};
 pub use library::{Library, LibraryCode, LibraryName, NewLibrary, Region};
 pub use login_guard::{LockoutPolicy, LoginGuard};
 pub use password::{Password, PasswordHash};

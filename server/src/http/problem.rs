@@ -166,10 +166,20 @@ impl From<ServiceError> for ApiError {
                         StatusCode::FORBIDDEN,
                         "your library card has expired; please renew it at the library",
                     ),
-                    R::RenewalRefused => (
+                    R::OthersWaiting => (
                         ProblemType::RenewalRefused,
                         StatusCode::CONFLICT,
-                        "this loan cannot be renewed",
+                        "other readers are waiting for this title, so the loan cannot be renewed",
+                    ),
+                    R::RenewalLimit => (
+                        ProblemType::RenewalLimit,
+                        StatusCode::CONFLICT,
+                        "this loan has had every renewal your library allows",
+                    ),
+                    R::HoldLimit => (
+                        ProblemType::HoldLimit,
+                        StatusCode::FORBIDDEN,
+                        "you have as many holds as your library allows; cancel one first",
                     ),
                     R::DeviceLimit => (
                         ProblemType::DeviceLimit,
@@ -184,15 +194,43 @@ impl From<ServiceError> for ApiError {
                 };
                 Self::new(kind, status, detail)
             }
-            ServiceError::Store(err) => {
-                tracing::error!(error = %err, "database error");
-                Self::internal()
+            ServiceError::Store(crate::store::StoreError::Duplicate(detail)) => {
+                // A unique constraint the use case did not expect: say what kind of
+                // problem it is, not what the database said.
+                tracing::info!(%detail, "write refused by a unique constraint");
+                Self::new(
+                    ProblemType::Conflict,
+                    StatusCode::CONFLICT,
+                    "the change conflicts with existing data",
+                )
             }
-            ServiceError::Internal(detail) => {
-                tracing::error!(error = %detail, "internal error");
+            internal @ (ServiceError::Store(_)
+            | ServiceError::Task(_)
+            | ServiceError::Io(_)
+            | ServiceError::Blob(_)
+            | ServiceError::Search(_)
+            | ServiceError::Internal { .. }
+            | ServiceError::Bug(_)) => {
+                // The one place the cause is logged, with its whole chain.
+                tracing::error!(error = %ErrorChain(&internal), "internal error");
                 Self::internal()
             }
         }
+    }
+}
+
+/// Displays an error with its causes (`a: b: c`).
+struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
     }
 }
 

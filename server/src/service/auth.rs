@@ -49,7 +49,7 @@ fn new_token() -> Result<(SecretString, [u8; 32])> {
     let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
     SystemRandom::new()
         .fill(bytes.as_mut())
-        .map_err(|_| Error::Internal("system random generator failed".into()))?;
+        .map_err(|_| Error::Bug("the system random generator failed"))?;
     let token = SecretString::new(URL_SAFE_NO_PAD.encode(bytes.as_ref()));
     let hash = hash_token(token.expose());
     Ok((token, hash))

@@ -77,7 +77,7 @@ pub async fn sync_search(ctx: &Ctx) -> Result<usize> {
             search.set_applied_seq(high)
         })
         .await
-        .map_err(|e| Error::Internal(format!("index task: {e}")))?;
+        ?;
         match outcome {
             Ok(()) => {}
             // Another process owns this index's writer and follows the change log itself;
@@ -85,11 +85,10 @@ pub async fn sync_search(ctx: &Ctx) -> Result<usize> {
             Err(crate::search::SearchError::Busy) => {
                 catalogue
                     .search
-                    .reload()
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+                    .reload()?;
                 return Ok(applied);
             }
-            Err(other) => return Err(Error::Internal(other.to_string())),
+            Err(other) => return Err(other.into()),
         }
         from = last;
     }
@@ -102,9 +101,7 @@ pub async fn reindex(ctx: &Ctx) -> Result<u64> {
     let start_seq = titles::last_change(ctx.db.reader()).await?;
     let clear = search.clone();
     tokio::task::spawn_blocking(move || clear.clear())
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        .await??;
     let mut after = None;
     let mut count = 0u64;
     loop {
@@ -116,14 +113,11 @@ pub async fn reindex(ctx: &Ctx) -> Result<u64> {
         count += batch.len() as u64;
         let search = search.clone();
         tokio::task::spawn_blocking(move || search.upsert(&batch))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?
-            .map_err(|e| Error::Internal(e.to_string()))?;
+            .await??;
         after = Some(last);
     }
     search
-        .set_applied_seq(start_seq)
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        .set_applied_seq(start_seq)?;
     // Changes made during the rebuild are re-applied from `start_seq`.
     sync_search(ctx).await?;
     Ok(count)
@@ -144,9 +138,7 @@ pub struct Results {
 pub async fn search(ctx: &Ctx, query: SearchQuery) -> Result<Results> {
     let search = ctx.catalogue.search.clone();
     let page = tokio::task::spawn_blocking(move || search.search(&query))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        .await??;
     let titles = titles::get_many(ctx.db.reader(), &page.ids)
         .await?
         .into_iter()
@@ -280,6 +272,7 @@ async fn modify_title(
     )
     .await?;
     txn.commit().await?;
+    ctx.cache.forget_title(id);
     sync_search(ctx).await?;
     Ok(title)
 }
@@ -332,15 +325,13 @@ pub async fn remove_orphans(ctx: &Ctx, grace: chrono::Duration) -> Result<usize>
             .catalogue
             .blobs
             .list(prefix)
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
+            .await?;
         for (key, modified) in objects {
             if !referenced.contains(&key) && modified < cutoff {
                 ctx.catalogue
                     .blobs
                     .delete(&key)
-                    .await
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+                    .await?;
                 removed += 1;
             }
         }
@@ -385,8 +376,7 @@ pub async fn replace_cover(
     };
     let image = bytes.clone();
     let thumbnail = tokio::task::spawn_blocking(move || super::ingest::thumbnail::make(&image))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
+        .await?
         .ok_or_else(|| crate::domain::FieldError::new("body", "is not a readable image"))?;
     let old = get_any(ctx, id).await?;
     let stamp = uuid::Uuid::now_v7().simple().to_string();
@@ -395,12 +385,10 @@ pub async fn replace_cover(
     let blobs = &ctx.catalogue.blobs;
     blobs
         .put_bytes(&cover_key, bytes)
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        .await?;
     blobs
         .put_bytes(&thumb_key, thumbnail)
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        .await?;
 
     let detail = json!({ "media_type": media_type });
     let title = modify_title(ctx, actor, id, "title.cover", detail, |title| {

@@ -4,14 +4,12 @@
 
 use jieyue_protocol::enrolment::{self, EnrolmentRequest};
 use serde_json::json;
-use uuid::Uuid;
 
-use super::lending::rules_for;
+use super::rules::rules_for;
 use super::{Ctx, Error, Refusal, Result};
-use crate::domain::{FieldError, Patron, PatronId, Staff};
+use crate::domain::{Device, DeviceId, FieldError, Patron, PatronId, Staff};
 use crate::store::audit::{self, Actor, AuditEntry};
-use crate::store::lending::{self as store, Device};
-use crate::store::patrons;
+use crate::store::{devices as store, patrons};
 
 /// Enrols (or re-enrols) a device for a patron; returns the signed reply for the app.
 pub async fn enrol(
@@ -31,15 +29,15 @@ pub async fn enrol(
                 "client_public_key",
                 "is not a valid X25519 key",
             )),
-            other => Error::Internal(other.to_string()),
+            other => Error::internal("enrolment")(other),
         })?;
     let sealed = ctx
         .keys
         .master
         .seal(key.expose_secret(), request.device_id.as_bytes())
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        .map_err(Error::internal("sealing the device key"))?;
     let device = Device {
-        id: request.device_id,
+        id: DeviceId(request.device_id),
         patron_id: patron.id,
         name: name.to_owned(),
         key_sealed: sealed.to_text(),
@@ -70,13 +68,14 @@ pub async fn enrol(
             library_id: Some(patron.library_id),
             action: "device.enrol",
             target_kind: "device",
-            target_id: Some(device.id),
+            target_id: Some(device.id.0),
             detail: Some(json!({ "name": device.name })),
         },
         now,
     )
     .await?;
     txn.commit().await?;
+    ctx.cache.forget_device(device.id);
     Ok((reply, device))
 }
 
@@ -86,7 +85,7 @@ pub async fn list(ctx: &Ctx, patron: PatronId) -> Result<Vec<Device>> {
 }
 
 /// Removes one of the patron's devices (its licences stop being renewed to it).
-pub async fn remove(ctx: &Ctx, patron: &Patron, device: Uuid) -> Result<()> {
+pub async fn remove(ctx: &Ctx, patron: &Patron, device: DeviceId) -> Result<()> {
     remove_as(
         ctx,
         patron.id,
@@ -102,7 +101,7 @@ pub async fn remove_by_staff(
     ctx: &Ctx,
     actor: &Staff,
     patron: PatronId,
-    device: Uuid,
+    device: DeviceId,
 ) -> Result<()> {
     let owner = patrons::get(ctx.db.reader(), patron, actor.scope())
         .await?
@@ -128,7 +127,7 @@ pub async fn list_by_staff(ctx: &Ctx, actor: &Staff, patron: PatronId) -> Result
 async fn remove_as(
     ctx: &Ctx,
     patron: PatronId,
-    device: Uuid,
+    device: DeviceId,
     actor: Actor,
     library: Option<crate::domain::LibraryId>,
 ) -> Result<()> {
@@ -144,12 +143,13 @@ async fn remove_as(
             library_id: library,
             action: "device.remove",
             target_kind: "device",
-            target_id: Some(device),
+            target_id: Some(device.0),
             detail: None,
         },
         now,
     )
     .await?;
     txn.commit().await?;
+    ctx.cache.forget_device(device);
     Ok(())
 }

@@ -3,22 +3,27 @@
 //! store functions in one transaction, and write the audit trail. No HTTP here.
 
 pub mod auth;
+pub mod cache;
 pub mod catalogue;
 pub mod devices;
 pub mod holds;
 pub mod ingest;
 pub mod lending;
 pub mod libraries;
+pub mod lots;
+pub mod notifications;
 pub mod passwords;
 pub mod patrons;
 pub mod positions;
 pub mod reports;
+pub mod rules;
 pub mod staff;
 pub mod webhooks;
 
 use std::sync::Arc;
 
 use chrono::Duration;
+use futures_util::future::BoxFuture;
 
 use crate::clock::Clock;
 use crate::domain::{Invalid, LockoutPolicy};
@@ -43,6 +48,29 @@ pub struct Ctx {
     pub catalogue: catalogue::Catalogue,
     /// Where notifications are POSTed, if configured.
     pub webhook: Option<webhooks::Webhook>,
+    /// Rules, titles, lots and device keys the borrow path reads on every loan.
+    pub cache: Arc<cache::LendingCache>,
+    /// Told after a transaction that freed copies commits (the holds queue).
+    pub copy_freed: Arc<dyn CopyFreedListener>,
+}
+
+/// Who hands freed copies on once the transaction that freed them has committed. The
+/// holds queue implements it; lending only knows this trait, so the two services do not
+/// import each other.
+pub trait CopyFreedListener: Send + Sync {
+    /// Serves the queues of titles whose copies were freed; returns holds made ready.
+    fn copies_freed<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<usize>>;
+}
+
+impl Ctx {
+    /// Tells the listener that copies were freed. A failure is logged, not returned:
+    /// the freeing change has committed, and its `copy_freed` event stays recorded
+    /// for the periodic job to hand on.
+    pub async fn copies_freed(&self) {
+        if let Err(err) = self.copy_freed.copies_freed(self).await {
+            tracing::warn!(error = %err, "serving the holds queue failed; the job will retry");
+        }
+    }
 }
 
 /// Session lifetimes and the lock-out policy.
@@ -86,19 +114,47 @@ pub enum Error {
     /// A lending rule refuses the request.
     #[error("refused: {0:?}")]
     Refused(Refusal),
-    /// The database failed.
-    #[error(transparent)]
-    Store(StoreError),
-    /// Something else inside the server failed.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The database failed (a unique constraint the use case did not expect becomes a
+    /// conflict whose detail says nothing of the database).
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    /// A blocking task failed (panicked or was cancelled).
+    #[error("blocking task failed")]
+    Task(#[from] tokio::task::JoinError),
+    /// A file operation failed.
+    #[error("file operation failed")]
+    Io(#[from] std::io::Error),
+    /// The search index failed.
+    #[error("search index")]
+    Search(#[from] crate::search::SearchError),
+    /// The object store failed.
+    #[error("object store")]
+    Blob(#[from] crate::blobs::BlobError),
+    /// Something else inside the server failed; `context` says what was being done and
+    /// `source` keeps the cause (logged where the problem document is made, never sent).
+    #[error("{context}")]
+    Internal {
+        /// What was being done.
+        context: &'static str,
+        /// Why it failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A state the server should never be in (a broken invariant).
+    #[error("{0}")]
+    Bug(&'static str),
 }
 
-impl From<StoreError> for Error {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Duplicate(detail) => Error::Conflict(detail),
-            other => Error::Store(other),
+impl Error {
+    /// A mapper for `map_err`: an internal failure while doing `context`, keeping the
+    /// cause.
+    pub fn internal<E>(context: &'static str) -> impl FnOnce(E) -> Error
+    where
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        move |source| Error::Internal {
+            context,
+            source: source.into(),
         }
     }
 }
@@ -128,8 +184,12 @@ pub enum Refusal {
     PatronBlocked,
     /// The reader's card has expired.
     CardExpired,
-    /// The loan cannot be renewed.
-    RenewalRefused,
+    /// The loan has had every renewal the rules allow.
+    RenewalLimit,
+    /// The loan cannot be renewed while other readers wait for the title.
+    OthersWaiting,
+    /// The reader has as many holds as allowed.
+    HoldLimit,
     /// The reader has enrolled as many devices as allowed.
     DeviceLimit,
     /// The loan has ended.

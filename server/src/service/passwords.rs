@@ -43,10 +43,10 @@ impl PasswordHasher {
             config.parallelism,
             None,
         )
-        .map_err(|e| Error::Internal(format!("invalid Argon2 parameters: {e}")))?;
+        .map_err(|e| Error::internal("invalid Argon2 parameters")(e.to_string()))?;
         let dummy_password =
             Password::candidate(&SecretString::new(uuid::Uuid::new_v4().to_string()))
-                .ok_or_else(|| Error::Internal("dummy password refused".into()))?;
+                .ok_or(Error::Bug("dummy password refused"))?;
         let dummy = hash_with(&params, &dummy_password)?;
         Ok(Self {
             params,
@@ -69,7 +69,7 @@ impl PasswordHasher {
         let matches = self
             .run(move || -> Result<bool> {
                 let parsed = PhcHash::new(&hash.0).map_err(|e| {
-                    Error::Internal(format!("stored password hash unreadable: {e}"))
+                    Error::internal("stored password hash unreadable")(e.to_string())
                 })?;
                 Ok(Argon2::default()
                     .verify_password(password.expose(), &parsed)
@@ -84,10 +84,8 @@ impl PasswordHasher {
             .permits
             .acquire()
             .await
-            .map_err(|_| Error::Internal("password hasher closed".into()))?;
-        tokio::task::spawn_blocking(job)
-            .await
-            .map_err(|e| Error::Internal(format!("password hashing task failed: {e}")))
+            .map_err(Error::internal("password hasher closed"))?;
+        Ok(tokio::task::spawn_blocking(job).await?)
     }
 }
 
@@ -96,7 +94,7 @@ fn hash_with(params: &Params, password: &Password) -> Result<PasswordHash> {
     argon
         .hash_password(password.expose())
         .map(|hash| PasswordHash(hash.to_string()))
-        .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+        .map_err(|e| Error::internal("password hashing")(e.to_string()))
 }
 
 #[cfg(test)]
@@ -166,6 +164,6 @@ mod tests {
                 Some(PasswordHash("not-a-phc-string".into())),
             )
             .await;
-        assert!(matches!(result, Err(Error::Internal(_))));
+        assert!(matches!(result, Err(Error::Internal { .. })));
     }
 }

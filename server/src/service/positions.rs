@@ -5,7 +5,8 @@ use jieyue_protocol::api::SavePositionRequest;
 use super::{Ctx, Error, Result};
 use crate::domain::{FieldError, Invalid};
 use crate::domain::{Patron, TitleId};
-use crate::store::positions::{self, Position};
+use crate::store::positions;
+pub use crate::store::positions::Position;
 
 /// Largest locator kept (bytes of JSON).
 pub const MAX_LOCATOR: usize = 8192;

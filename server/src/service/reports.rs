@@ -7,9 +7,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, Utc};
 
 use super::{Ctx, Result};
-use crate::domain::{LibraryScope, Staff};
-use crate::store::lending as store;
-use crate::store::{holds, libraries, titles};
+use crate::domain::{LibraryScope, Lot, LotId, Staff, draw_order};
+use crate::store::{holds, libraries, loans, lots as lot_store, titles};
 
 /// A report: column names and rows of cells.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +54,7 @@ pub async fn loans(
     to: DateTime<Utc>,
 ) -> Result<Table> {
     let loans =
-        store::loans_started_between(ctx.db.reader(), scope_library(actor), from, to).await?;
+        loans::loans_started_between(ctx.db.reader(), scope_library(actor), from, to).await?;
     let names = library_names(ctx).await?;
     let mut groups: BTreeMap<String, (u64, i64)> = BTreeMap::new();
     let mut title_names = BTreeMap::new();
@@ -129,8 +128,8 @@ pub async fn shared_usage(
     to: DateTime<Utc>,
 ) -> Result<Table> {
     let loans =
-        store::loans_started_between(ctx.db.reader(), scope_library(actor), from, to).await?;
-    let lots: BTreeMap<uuid::Uuid, store::Lot> = store::all_lots(ctx.db.reader())
+        loans::loans_started_between(ctx.db.reader(), scope_library(actor), from, to).await?;
+    let lots: BTreeMap<LotId, Lot> = lot_store::all_lots(ctx.db.reader())
         .await?
         .into_iter()
         .map(|l| (l.id, l))
@@ -182,17 +181,16 @@ pub async fn holds_without_copies(ctx: &Ctx, actor: &Staff) -> Result<Table> {
         if queue.is_empty() {
             continue;
         }
-        let lots = store::lots_of_title(conn, title).await?;
-        let usable: Vec<_> = lots
+        let lots = lot_store::lots_of_title(conn, title).await?;
+        let now = ctx.clock.now();
+        // The lots any waiting reader's library may lend from now, each once.
+        let mut usable: Vec<&Lot> = queue
             .iter()
-            .filter(|l| {
-                l.status == "active" && queue.iter().any(|h| store::lendable_by(l, h.library_id))
-            })
+            .flat_map(|h| draw_order(&lots, h.library_id, now))
             .collect();
-        let free: u32 = usable
-            .iter()
-            .map(|l| l.copies.saturating_sub(l.active_loans))
-            .sum();
+        usable.sort_by_key(|l| l.id);
+        usable.dedup_by_key(|l| l.id);
+        let free: u32 = usable.iter().map(|l| l.free_copies()).sum();
         if free > 0 {
             continue;
         }
@@ -222,12 +220,14 @@ pub async fn holds_without_copies(ctx: &Ctx, actor: &Staff) -> Result<Table> {
 /// read the Chinese right).
 pub fn to_csv(table: &Table) -> Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    let internal = |e: csv::Error| super::Error::Internal(e.to_string());
+    let internal = super::Error::internal("writing CSV");
     writer.write_record(&table.columns).map_err(internal)?;
     for row in &table.rows {
-        writer.write_record(row).map_err(internal)?;
+        writer
+            .write_record(row)
+            .map_err(super::Error::internal("writing CSV"))?;
     }
     writer
         .into_inner()
-        .map_err(|e| super::Error::Internal(e.to_string()))
+        .map_err(|e| super::Error::internal("writing CSV")(e.into_error()))
 }

@@ -173,7 +173,7 @@ pub async fn bootstrap_admin(
         None => {
             let mut bytes = zeroize::Zeroizing::new([0u8; 18]);
             ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), bytes.as_mut())
-                .map_err(|_| Error::Internal("system random generator failed".into()))?;
+                .map_err(|_| Error::Bug("the system random generator failed"))?;
             use base64::Engine as _;
             let text = SecretString::new(
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_ref()),

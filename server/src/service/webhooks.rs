@@ -12,7 +12,7 @@ use chrono::Duration;
 use serde_json::json;
 
 use super::{Ctx, Error, Result};
-use crate::store::holds;
+use crate::store::notifications;
 
 /// Attempts before a notification is given up.
 pub const MAX_ATTEMPTS: u32 = 10;
@@ -28,8 +28,8 @@ impl Webhook {
     /// A webhook for `url` (`http://` only: TLS is not built in).
     pub fn new(url: &str) -> Result<Self> {
         if !url.starts_with("http://") {
-            return Err(Error::Internal(format!(
-                "notification_webhook_url must be an http:// URL (put a TLS relay in front): {url}"
+            return Err(Error::internal("notification_webhook_url")(format!(
+                "must be an http:// URL (put a TLS relay in front): {url}"
             )));
         }
         // When built together with the client core, reqwest carries rustls without a
@@ -38,7 +38,7 @@ impl Webhook {
         let client = reqwest::Client::builder()
             .timeout(StdDuration::from_secs(10))
             .build()
-            .map_err(|e| Error::Internal(format!("webhook client: {e}")))?;
+            .map_err(Error::internal("webhook client"))?;
         Ok(Self {
             url: url.to_owned(),
             client,
@@ -57,13 +57,13 @@ pub fn backoff(attempts: u32) -> Duration {
 pub async fn deliver_due(ctx: &Ctx) -> Result<usize> {
     let Some(webhook) = &ctx.webhook else {
         let txn = ctx.db.begin_write().await?;
-        holds::skip_delivery(&txn).await?;
+        notifications::skip_delivery(&txn).await?;
         txn.commit().await?;
         return Ok(0);
     };
     let now = ctx.clock.now();
     let txn = ctx.db.begin_write().await?;
-    let claimed = holds::claim_outgoing(&txn, now, now + Duration::minutes(5), 50).await?;
+    let claimed = notifications::claim_outgoing(&txn, now, now + Duration::minutes(5), 50).await?;
     txn.commit().await?;
     let mut delivered = 0;
     for item in claimed {
@@ -92,7 +92,7 @@ pub async fn deliver_due(ctx: &Ctx) -> Result<usize> {
         let retry_at = (!ok && item.attempts + 1 < MAX_ATTEMPTS)
             .then(|| ctx.clock.now() + backoff(item.attempts));
         let txn = ctx.db.begin_write().await?;
-        holds::delivery_outcome(&txn, n.id, ok, retry_at).await?;
+        notifications::delivery_outcome(&txn, n.id, ok, retry_at).await?;
         txn.commit().await?;
         if ok {
             delivered += 1;

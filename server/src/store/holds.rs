@@ -1,73 +1,59 @@
-//! Holds and notifications.
+//! Holds: the queue per title.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
-use super::Result;
-use super::entity::lending::{hold, notification};
-use crate::domain::{LibraryId, PatronId, TitleId};
+use super::entity::lending::hold;
+use super::{Result as StoreResult, StoreError};
+use crate::domain::{Hold, HoldId, HoldMove, HoldState, LibraryId, LotId, PatronId, TitleId};
 
-/// A hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hold {
-    /// Id.
-    pub id: Uuid,
-    /// The reader.
-    pub patron_id: PatronId,
-    /// The title.
-    pub title_id: TitleId,
-    /// The reader's library (which lots may serve it).
-    pub library_id: LibraryId,
-    /// Queue order.
-    pub placed_at: DateTime<Utc>,
-    /// `waiting`, `ready`, `fulfilled`, `expired` or `cancelled`.
-    pub state: String,
-    /// Skipped (but keeps its place) until then.
-    pub suspended_until: Option<DateTime<Utc>>,
-    /// Borrow automatically when a copy is ready.
-    pub auto_borrow: bool,
-    /// The lot whose copy is reserved, once ready.
-    pub lot_id: Option<Uuid>,
-    /// When it became ready.
-    pub ready_at: Option<DateTime<Utc>>,
-    /// Until when the reserved copy waits.
-    pub pickup_deadline: Option<DateTime<Utc>>,
-}
+type Result<T> = StoreResult<T>;
 
-fn hold_of(m: hold::Model) -> Hold {
-    Hold {
-        id: m.id,
+fn hold_of(m: hold::Model) -> Result<Hold> {
+    Ok(Hold {
+        id: HoldId(m.id),
         patron_id: PatronId(m.patron_id),
         title_id: TitleId(m.title_id),
         library_id: LibraryId(m.library_id),
         placed_at: m.placed_at,
-        state: m.state,
+        state: HoldState::parse(&m.state).ok_or_else(|| StoreError::Corrupt {
+            table: "holds",
+            reason: format!("state {:?}", m.state),
+        })?,
         suspended_until: m.suspended_until,
         auto_borrow: m.auto_borrow,
-        lot_id: m.lot_id,
+        lot_id: m.lot_id.map(LotId),
         ready_at: m.ready_at,
         pickup_deadline: m.pickup_deadline,
-    }
+    })
 }
+
+fn holds_of(rows: Vec<hold::Model>) -> Result<Vec<Hold>> {
+    rows.into_iter().map(hold_of).collect()
+}
+
+const OPEN: [&str; 2] = [HoldState::OPEN[0].as_str(), HoldState::OPEN[1].as_str()];
+const WAITING: &str = HoldState::Waiting.as_str();
+const READY: &str = HoldState::Ready.as_str();
 
 /// Stores a new waiting hold. A second open hold on a title is a
 /// [`StoreError::Duplicate`](super::StoreError).
 pub async fn insert(conn: &impl ConnectionTrait, h: &Hold, now: DateTime<Utc>) -> Result<()> {
     hold::ActiveModel {
-        id: Set(h.id),
+        id: Set(h.id.0),
         patron_id: Set(h.patron_id.0),
         title_id: Set(h.title_id.0),
         library_id: Set(h.library_id.0),
         placed_at: Set(h.placed_at),
-        state: Set(h.state.clone()),
+        state: Set(h.state.as_str().to_owned()),
         suspended_until: Set(h.suspended_until),
         auto_borrow: Set(h.auto_borrow),
-        lot_id: Set(h.lot_id),
+        lot_id: Set(h.lot_id.map(|l| l.0)),
         ready_at: Set(h.ready_at),
         pickup_deadline: Set(h.pickup_deadline),
         updated_at: Set(now),
@@ -78,21 +64,24 @@ pub async fn insert(conn: &impl ConnectionTrait, h: &Hold, now: DateTime<Utc>) -
 }
 
 /// One hold.
-pub async fn get(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<Hold>> {
-    Ok(hold::Entity::find_by_id(id).one(conn).await?.map(hold_of))
+pub async fn get(conn: &impl ConnectionTrait, id: HoldId) -> Result<Option<Hold>> {
+    hold::Entity::find_by_id(id.0)
+        .one(conn)
+        .await?
+        .map(hold_of)
+        .transpose()
 }
 
 /// A reader's open (waiting or ready) holds, oldest first.
 pub async fn open_of(conn: &impl ConnectionTrait, patron: PatronId) -> Result<Vec<Hold>> {
-    Ok(hold::Entity::find()
+    hold::Entity::find()
         .filter(hold::Column::PatronId.eq(patron.0))
-        .filter(hold::Column::State.is_in(["waiting", "ready"]))
+        .filter(hold::Column::State.is_in(OPEN))
         .order_by_asc(hold::Column::PlacedAt)
         .all(conn)
-        .await?
-        .into_iter()
-        .map(hold_of)
-        .collect())
+        .await
+        .map_err(StoreError::from)
+        .and_then(holds_of)
 }
 
 /// The reader's ready hold on a title, if any.
@@ -101,34 +90,34 @@ pub async fn ready_for(
     patron: PatronId,
     title: TitleId,
 ) -> Result<Option<Hold>> {
-    Ok(hold::Entity::find()
+    hold::Entity::find()
         .filter(hold::Column::PatronId.eq(patron.0))
         .filter(hold::Column::TitleId.eq(title.0))
-        .filter(hold::Column::State.eq("ready"))
+        .filter(hold::Column::State.eq(READY))
         .one(conn)
         .await?
-        .map(hold_of))
+        .map(hold_of)
+        .transpose()
 }
 
 /// Waiting holds on a title in queue order (suspended ones included).
 pub async fn waiting_queue(conn: &impl ConnectionTrait, title: TitleId) -> Result<Vec<Hold>> {
-    Ok(hold::Entity::find()
+    hold::Entity::find()
         .filter(hold::Column::TitleId.eq(title.0))
-        .filter(hold::Column::State.eq("waiting"))
+        .filter(hold::Column::State.eq(WAITING))
         .order_by_asc(hold::Column::PlacedAt)
         .order_by_asc(hold::Column::Id)
         .all(conn)
-        .await?
-        .into_iter()
-        .map(hold_of)
-        .collect())
+        .await
+        .map_err(StoreError::from)
+        .and_then(holds_of)
 }
 
 /// Open (waiting or ready) holds on a title.
 pub async fn open_count(conn: &impl ConnectionTrait, title: TitleId) -> Result<u64> {
     Ok(hold::Entity::find()
         .filter(hold::Column::TitleId.eq(title.0))
-        .filter(hold::Column::State.is_in(["waiting", "ready"]))
+        .filter(hold::Column::State.is_in(OPEN))
         .count(conn)
         .await?)
 }
@@ -141,7 +130,7 @@ pub async fn active_waiting_count(
 ) -> Result<u64> {
     Ok(hold::Entity::find()
         .filter(hold::Column::TitleId.eq(title.0))
-        .filter(hold::Column::State.eq("waiting"))
+        .filter(hold::Column::State.eq(WAITING))
         .filter(
             Condition::any()
                 .add(hold::Column::SuspendedUntil.is_null())
@@ -151,28 +140,27 @@ pub async fn active_waiting_count(
         .await?)
 }
 
-/// Moves a hold from one of `from` to `to` (and sets the reservation fields when
-/// given). `false` if it was not in one of `from` (someone else moved it first).
+/// Makes a hold move (setting the reservation fields when given), if it is in a state
+/// the move starts from. `false` if it was not (someone else moved it first).
 pub async fn transition(
     conn: &impl ConnectionTrait,
-    id: Uuid,
-    from: &[&str],
-    to: &str,
-    reservation: Option<(Uuid, DateTime<Utc>)>,
+    id: HoldId,
+    change: HoldMove,
+    reservation: Option<(LotId, DateTime<Utc>)>,
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let mut update = hold::Entity::update_many()
-        .col_expr(hold::Column::State, Expr::val(to))
+        .col_expr(hold::Column::State, Expr::val(change.to().as_str()))
         .col_expr(hold::Column::UpdatedAt, Expr::val(now));
     if let Some((lot, deadline)) = reservation {
         update = update
-            .col_expr(hold::Column::LotId, Expr::val(lot))
+            .col_expr(hold::Column::LotId, Expr::val(lot.0))
             .col_expr(hold::Column::ReadyAt, Expr::val(now))
             .col_expr(hold::Column::PickupDeadline, Expr::val(deadline));
     }
     let result = update
-        .filter(hold::Column::Id.eq(id))
-        .filter(hold::Column::State.is_in(from.iter().copied()))
+        .filter(hold::Column::Id.eq(id.0))
+        .filter(hold::Column::State.is_in(change.from().iter().map(|s| s.as_str())))
         .exec(conn)
         .await?;
     Ok(result.rows_affected == 1)
@@ -181,30 +169,47 @@ pub async fn transition(
 /// Suspends a hold until `until` (`None` resumes it).
 pub async fn set_suspended(
     conn: &impl ConnectionTrait,
-    id: Uuid,
+    id: HoldId,
     until: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     hold::Entity::update_many()
         .col_expr(hold::Column::SuspendedUntil, Expr::val(until))
         .col_expr(hold::Column::UpdatedAt, Expr::val(now))
-        .filter(hold::Column::Id.eq(id))
+        .filter(hold::Column::Id.eq(id.0))
+        .filter(hold::Column::State.eq(WAITING))
         .exec(conn)
         .await?;
     Ok(())
 }
 
+/// Marks the reader's ready hold on `title` fulfilled and returns the lot whose copy it
+/// reserved (the loan takes that copy). `None` if the reader has no ready hold on it.
+pub async fn fulfil_ready(
+    conn: &impl ConnectionTrait,
+    patron: PatronId,
+    title: TitleId,
+    now: DateTime<Utc>,
+) -> Result<Option<LotId>> {
+    let Some(hold) = ready_for(conn, patron, title).await? else {
+        return Ok(None);
+    };
+    if !transition(conn, hold.id, HoldMove::Fulfil, None, now).await? {
+        return Ok(None);
+    }
+    Ok(hold.lot_id)
+}
+
 /// Ready holds whose pickup deadline has passed.
 pub async fn lapsed(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Vec<Hold>> {
-    Ok(hold::Entity::find()
-        .filter(hold::Column::State.eq("ready"))
+    hold::Entity::find()
+        .filter(hold::Column::State.eq(READY))
         .filter(hold::Column::PickupDeadline.lte(now))
         .limit(500)
         .all(conn)
-        .await?
-        .into_iter()
-        .map(hold_of)
-        .collect())
+        .await
+        .map_err(StoreError::from)
+        .and_then(holds_of)
 }
 
 /// Titles that have someone waiting.
@@ -213,7 +218,7 @@ pub async fn titles_with_waiting(conn: &impl ConnectionTrait) -> Result<Vec<Titl
         .select_only()
         .column(hold::Column::TitleId)
         .distinct()
-        .filter(hold::Column::State.eq("waiting"))
+        .filter(hold::Column::State.eq(WAITING))
         .into_tuple::<Uuid>()
         .all(conn)
         .await?
@@ -222,157 +227,3 @@ pub async fn titles_with_waiting(conn: &impl ConnectionTrait) -> Result<Vec<Titl
         .collect())
 }
 
-/// A notification for a reader.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notification {
-    /// Id (time-ordered: the cursor).
-    pub id: Uuid,
-    /// `hold_ready`, `hold_expired`, `loan_revoked`, ...
-    pub kind: String,
-    /// Details.
-    pub payload: serde_json::Value,
-    /// When.
-    pub created_at: DateTime<Utc>,
-}
-
-/// Queues a notification for a reader (and for webhook delivery; the delivery job
-/// skips it if no webhook is configured).
-pub async fn notify(
-    conn: &impl ConnectionTrait,
-    patron: PatronId,
-    kind: &str,
-    payload: serde_json::Value,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    notification::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        patron_id: Set(patron.0),
-        kind: Set(kind.to_owned()),
-        payload: Set(payload),
-        created_at: Set(now),
-        delivery: Set("pending".to_owned()),
-        attempts: Set(0),
-        next_attempt_at: Set(Some(now)),
-    }
-    .insert(conn)
-    .await?;
-    Ok(())
-}
-
-/// A notification claimed for webhook delivery.
-#[derive(Debug, Clone)]
-pub struct Outgoing {
-    /// The notification.
-    pub notification: Notification,
-    /// Its reader.
-    pub patron_id: Uuid,
-    /// Attempts before this one.
-    pub attempts: u32,
-}
-
-/// Claims up to `limit` notifications due for delivery: each is leased until `lease`
-/// by one conditional update, so several replicas never send the same one at once.
-pub async fn claim_outgoing(
-    conn: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    lease: DateTime<Utc>,
-    limit: u64,
-) -> Result<Vec<Outgoing>> {
-    let due = notification::Entity::find()
-        .filter(notification::Column::Delivery.eq("pending"))
-        .filter(notification::Column::NextAttemptAt.lte(now))
-        .order_by_asc(notification::Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?;
-    let mut claimed = Vec::new();
-    for m in due {
-        let result = notification::Entity::update_many()
-            .col_expr(notification::Column::NextAttemptAt, Expr::val(lease))
-            .filter(notification::Column::Id.eq(m.id))
-            .filter(notification::Column::Delivery.eq("pending"))
-            .filter(notification::Column::NextAttemptAt.eq(m.next_attempt_at))
-            .exec(conn)
-            .await?;
-        if result.rows_affected == 1 {
-            claimed.push(Outgoing {
-                attempts: u32::try_from(m.attempts).unwrap_or(0),
-                patron_id: m.patron_id,
-                notification: Notification {
-                    id: m.id,
-                    kind: m.kind,
-                    payload: m.payload,
-                    created_at: m.created_at,
-                },
-            });
-        }
-    }
-    Ok(claimed)
-}
-
-/// Records a delivery outcome: `delivered`, or another attempt at `retry_at`, or
-/// `failed` when `retry_at` is `None`.
-pub async fn delivery_outcome(
-    conn: &impl ConnectionTrait,
-    id: Uuid,
-    delivered: bool,
-    retry_at: Option<DateTime<Utc>>,
-) -> Result<()> {
-    let state = match (delivered, retry_at) {
-        (true, _) => "delivered",
-        (false, Some(_)) => "pending",
-        (false, None) => "failed",
-    };
-    notification::Entity::update_many()
-        .col_expr(notification::Column::Delivery, Expr::val(state))
-        .col_expr(
-            notification::Column::Attempts,
-            Expr::col(notification::Column::Attempts).add(1),
-        )
-        .col_expr(notification::Column::NextAttemptAt, Expr::val(retry_at))
-        .filter(notification::Column::Id.eq(id))
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-/// Marks pending notifications as not for delivery (no webhook is configured).
-pub async fn skip_delivery(conn: &impl ConnectionTrait) -> Result<u64> {
-    Ok(notification::Entity::update_many()
-        .col_expr(notification::Column::Delivery, Expr::val("none"))
-        .col_expr(
-            notification::Column::NextAttemptAt,
-            Expr::val(Option::<DateTime<Utc>>::None),
-        )
-        .filter(notification::Column::Delivery.eq("pending"))
-        .exec(conn)
-        .await?
-        .rows_affected)
-}
-
-/// A reader's notifications after `after`, oldest first.
-pub async fn notifications(
-    conn: &impl ConnectionTrait,
-    patron: PatronId,
-    after: Option<Uuid>,
-    limit: u64,
-) -> Result<Vec<Notification>> {
-    let mut select =
-        notification::Entity::find().filter(notification::Column::PatronId.eq(patron.0));
-    if let Some(after) = after {
-        select = select.filter(notification::Column::Id.gt(after));
-    }
-    Ok(select
-        .order_by_asc(notification::Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|m| Notification {
-            id: m.id,
-            kind: m.kind,
-            payload: m.payload,
-            created_at: m.created_at,
-        })
-        .collect())
-}

@@ -11,13 +11,20 @@
 //! row locks.
 
 pub mod audit;
+mod convert;
+pub mod copy_freed;
+pub mod devices;
 pub mod entity;
 pub mod holds;
-pub mod lending;
 pub mod libraries;
+pub mod licences;
+pub mod loans;
 pub mod login_attempts;
+pub mod lots;
+pub mod notifications;
 pub mod patrons;
 pub mod positions;
+pub mod rules;
 pub mod sessions;
 pub mod staff;
 pub mod titles;

@@ -386,6 +386,8 @@ async fn rules_decide_loan_length_limits_and_devices(app: TestApp) {
         .await;
     assert_eq!(renewed.status, StatusCode::OK);
     assert_eq!(renewed.body["renewals"], 1);
+    assert_eq!(renewed.body["renewals_left"], 0);
+    assert_eq!(renewed.body["can_renew"], false);
     let refused = app
         .post(
             &format!("/api/v1/me/loans/{loan}/renew"),
@@ -395,7 +397,7 @@ async fn rules_decide_loan_length_limits_and_devices(app: TestApp) {
         .await;
     assert_eq!(
         (refused.status, refused.problem()),
-        (StatusCode::CONFLICT, "renewal-refused".to_owned())
+        (StatusCode::CONFLICT, "renewal-limit".to_owned())
     );
 
     // One device; re-enrolling it is fine, a second is not.

@@ -15,8 +15,10 @@ use crate::http::AppState;
 use crate::http::extract::{Json, Path, Query, StaffAuth};
 use crate::http::problem::ApiError;
 use crate::service::devices;
-use crate::service::lending::{self, LotChanges, NewLot};
-use crate::store::lending::{Lot, RulesCell};
+use crate::domain::{DeviceId, FieldError, LoanId, Lot, LotId, LotStatus};
+use crate::service::lending;
+use crate::service::lots::{self, LotChanges, NewLot};
+use crate::service::rules::{self, RulesCell};
 
 /// A licence lot as staff see it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -43,14 +45,14 @@ pub struct LotView {
 
 fn lot_view(lot: &Lot) -> LotView {
     LotView {
-        id: lot.id,
+        id: lot.id.0,
         title_id: lot.title_id.0,
         owner_library_id: lot.owner_library_id.map(|l| l.0),
         copies: lot.copies,
         active_loans: lot.active_loans,
         checkouts_left: lot.checkouts_left,
         expires_at: lot.expires_at,
-        status: lot.status.clone(),
+        status: lot.status.as_str().to_owned(),
         shared_with: lot.shared_with.iter().map(|l| l.0).collect(),
     }
 }
@@ -107,7 +109,7 @@ pub async fn create_lot(
     auth: StaffAuth,
     Json(request): Json<CreateLotRequest>,
 ) -> Result<(StatusCode, Json<LotView>), ApiError> {
-    let lot = lending::create_lot(
+    let lot = lots::create_lot(
         &state.ctx,
         &auth.staff,
         NewLot {
@@ -133,7 +135,7 @@ pub async fn list_lots(
     auth: StaffAuth,
     Query(params): Query<LotParams>,
 ) -> Result<Json<Vec<LotView>>, ApiError> {
-    let lots = lending::lots_of_title(&state.ctx, &auth.staff, TitleId(params.title_id)).await?;
+    let lots = lots::lots_of_title(&state.ctx, &auth.staff, TitleId(params.title_id)).await?;
     Ok(Json(lots.iter().map(lot_view).collect()))
 }
 
@@ -150,13 +152,25 @@ pub async fn update_lot(
     Path(id): Path<Uuid>,
     Json(request): Json<UpdateLotRequest>,
 ) -> Result<Json<LotView>, ApiError> {
-    let lot = lending::update_lot(
+    let status = request
+        .status
+        .as_deref()
+        .map(|raw| {
+            LotStatus::parse(raw).ok_or_else(|| {
+                crate::service::Error::from(FieldError::new(
+                    "status",
+                    "must be active, suspended or retired",
+                ))
+            })
+        })
+        .transpose()?;
+    let lot = lots::update_lot(
         &state.ctx,
         &auth.staff,
-        id,
+        LotId(id),
         LotChanges {
             add_copies: request.add_copies,
-            status: request.status,
+            status,
             shared_with: request
                 .shared_with
                 .map(|l| l.into_iter().map(LibraryId).collect()),
@@ -218,7 +232,7 @@ pub async fn list_rules(
     State(state): State<AppState>,
     auth: StaffAuth,
 ) -> Result<Json<Vec<RulesView>>, ApiError> {
-    let cells = lending::list_rules(&state.ctx, &auth.staff).await?;
+    let cells = rules::list_rules(&state.ctx, &auth.staff).await?;
     Ok(Json(cells.iter().map(RulesView::from).collect()))
 }
 
@@ -248,7 +262,7 @@ pub async fn put_rules(
             max_devices: view.max_devices,
         },
     };
-    lending::put_rules(&state.ctx, &auth.staff, cell).await?;
+    rules::put_rules(&state.ctx, &auth.staff, cell).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -264,7 +278,7 @@ pub async fn revoke(
     auth: StaffAuth,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    lending::revoke(&state.ctx, &auth.staff, id).await?;
+    lending::revoke(&state.ctx, &auth.staff, LoanId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -292,6 +306,6 @@ pub async fn remove_patron_device(
     auth: StaffAuth,
     Path((id, device_id)): Path<(Uuid, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
-    devices::remove_by_staff(&state.ctx, &auth.staff, PatronId(id), device_id).await?;
+    devices::remove_by_staff(&state.ctx, &auth.staff, PatronId(id), DeviceId(device_id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -72,7 +72,7 @@ pub struct UpdateTitleRequest {
 fn ingest_error(err: IngestError) -> ApiError {
     match err {
         IngestError::Invalid(reason) => Invalid::from(FieldError::new("file", reason)).into(),
-        IngestError::Storage(e) => ServiceError::Internal(e.to_string()).into(),
+        IngestError::Storage(e) => ServiceError::from(e).into(),
         IngestError::Service(e) => e.into(),
     }
 }
@@ -94,17 +94,7 @@ pub async fn upload(
     auth: StaffAuth,
     mut multipart: Multipart,
 ) -> Result<(StatusCode, Json<UploadResult>), ApiError> {
-    if !catalogue::may_edit_catalogue(&auth.staff) {
-        return Err(ServiceError::Forbidden(
-            "only consortium admins and library managers add titles",
-        )
-        .into());
-    }
-    let work = state.ctx.catalogue.work_dir.clone();
-    tokio::fs::create_dir_all(&work)
-        .await
-        .map_err(|e| ServiceError::Internal(format!("work directory: {e}")))?;
-    let path = work.join(format!("upload-{}.epub", Uuid::new_v4()));
+    let path = ingest::upload_path(&state.ctx, &auth.staff).await?;
     let mut saved = false;
     let result = async {
         while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
@@ -113,15 +103,15 @@ pub async fn upload(
             }
             let mut file = tokio::fs::File::create(&path)
                 .await
-                .map_err(|e| ServiceError::Internal(format!("saving the upload: {e}")))?;
+                .map_err(ServiceError::from)?;
             while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
                 file.write_all(&chunk)
                     .await
-                    .map_err(|e| ServiceError::Internal(format!("saving the upload: {e}")))?;
+                    .map_err(ServiceError::from)?;
             }
             file.flush()
                 .await
-                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                .map_err(ServiceError::from)?;
             saved = true;
             break;
         }

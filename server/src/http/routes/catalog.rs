@@ -106,12 +106,9 @@ pub(crate) async fn availability_library(
     }
     let Some(code) = code else { return Ok(None) };
     let code = crate::domain::LibraryCode::parse(code).map_err(Invalid::from)?;
-    Ok(
-        crate::store::libraries::get_by_code(state.ctx.db.reader(), &code)
-            .await
-            .map_err(crate::service::Error::from)?
-            .map(|l| l.id),
-    )
+    Ok(crate::service::libraries::find_by_code(&state.ctx, &code)
+        .await?
+        .map(|l| l.id))
 }
 
 /// Catalogue search parameters.
@@ -302,7 +299,7 @@ async fn image(
         .blobs
         .get_bytes(&key)
         .await
-        .map_err(|e| crate::service::Error::Internal(e.to_string()))?;
+        .map_err(crate::service::Error::from)?;
     let mut response = Response::new(Body::from(bytes));
     let h = response.headers_mut();
     h.insert(
@@ -460,7 +457,7 @@ pub async fn package(
         .blobs
         .get_stream(&title.package_key, range.clone())
         .await
-        .map_err(|e| crate::service::Error::Internal(e.to_string()))?;
+        .map_err(crate::service::Error::from)?;
     let served = stream.range.clone();
     let mut response = Response::new(Body::from_stream(stream.body));
     let h = response.headers_mut();

@@ -10,30 +10,45 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use crate::domain::{Loan, TitleId};
+use crate::domain::{Device, DeviceId, HoldId, LicenceId, LoanId, LoanState, TitleId};
 use crate::http::AppState;
 use crate::http::extract::{Json, Path, PatronAuth, Query};
 use crate::http::problem::ApiError;
-use crate::service::{devices, lending};
-use crate::store::lending::Device;
+use crate::service::lending::{self, LoanSummary};
+use crate::service::{devices, holds, notifications, positions};
 
 pub(crate) fn device_view(device: &Device) -> DeviceView {
     DeviceView {
-        id: device.id,
+        id: device.id.0,
         name: device.name.clone(),
         enrolled_at: device.enrolled_at,
     }
 }
 
-fn loan_view(loan: &Loan) -> LoanView {
+/// The wire name of a loan state.
+pub(crate) fn loan_status(state: LoanState) -> jieyue_protocol::api::LoanStatus {
+    use jieyue_protocol::api::LoanStatus;
+    match state {
+        LoanState::Active => LoanStatus::Active,
+        LoanState::Returned => LoanStatus::Returned,
+        LoanState::Expired => LoanStatus::Expired,
+        LoanState::Revoked => LoanStatus::Revoked,
+    }
+}
+
+fn loan_view(summary: &LoanSummary, device_licence: Option<String>) -> LoanView {
+    let loan = &summary.loan;
     LoanView {
-        id: loan.id,
+        id: loan.id.0,
         title_id: loan.title_id.0,
         started_at: loan.started_at,
         ends_at: loan.ends_at,
         renewals: loan.renewals,
-        state: loan.state.as_str().to_owned(),
+        state: loan_status(loan.state),
         licence: format!("/api/v1/me/loans/{}/licence", loan.id),
+        renewals_left: summary.renewals_left,
+        can_renew: summary.can_renew,
+        device_licence,
     }
 }
 
@@ -98,7 +113,7 @@ pub async fn remove_device(
     auth: PatronAuth,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    devices::remove(&state.ctx, &auth.patron, id).await?;
+    devices::remove(&state.ctx, &auth.patron, DeviceId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -121,10 +136,12 @@ pub async fn my_loans(
     Query(params): Query<LoanListParams>,
 ) -> Result<Json<Vec<LoanView>>, ApiError> {
     let loans = lending::my_loans(&state.ctx, &auth.patron, !params.all.unwrap_or(false)).await?;
-    Ok(Json(loans.iter().map(loan_view).collect()))
+    Ok(Json(loans.iter().map(|l| loan_view(l, None)).collect()))
 }
 
-/// Borrow a title. Idempotent on `request_id`.
+/// Borrow a title. Idempotent on `request_id`. Name one of the reader's devices in
+/// `device_id` and the answer carries its licence (`device_licence`): one request makes
+/// a readable loan.
 #[utoipa::path(post, path = "/api/v1/me/loans", tag = "lending",
     security(("bearer" = [])),
     request_body = BorrowRequest,
@@ -140,15 +157,19 @@ pub async fn borrow(
     auth: PatronAuth,
     Json(request): Json<BorrowRequest>,
 ) -> Result<(StatusCode, Json<LoanView>), ApiError> {
-    let loan = lending::borrow(
+    let made = lending::borrow(
         &state.ctx,
         &auth.patron,
-        TitleId(request.title_id),
-        request.days,
-        request.request_id,
+        lending::BorrowRequest {
+            title: TitleId(request.title_id),
+            days: request.days,
+            request_id: request.request_id,
+            device: request.device_id.map(DeviceId),
+        },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(loan_view(&loan))))
+    let summary = lending::summary(&state.ctx, &auth.patron, made.loan).await?;
+    Ok((StatusCode::CREATED, Json(loan_view(&summary, made.licence))))
 }
 
 /// Licence parameters.
@@ -175,7 +196,8 @@ pub async fn licence(
     Path(id): Path<Uuid>,
     Query(params): Query<LicenceParams>,
 ) -> Result<Response, ApiError> {
-    let token = lending::licence(&state.ctx, &auth.patron, id, params.device).await?;
+    let token =
+        lending::licence(&state.ctx, &auth.patron, LoanId(id), DeviceId(params.device)).await?;
     Ok(jws(token))
 }
 
@@ -190,8 +212,9 @@ pub async fn return_loan(
     auth: PatronAuth,
     Path(id): Path<Uuid>,
 ) -> Result<Json<LoanView>, ApiError> {
-    let loan = lending::return_loan(&state.ctx, &auth.patron, id).await?;
-    Ok(Json(loan_view(&loan)))
+    let loan = lending::return_loan(&state.ctx, &auth.patron, LoanId(id)).await?;
+    let summary = lending::summary(&state.ctx, &auth.patron, loan).await?;
+    Ok(Json(loan_view(&summary, None)))
 }
 
 /// Renew a loan, if the rules allow.
@@ -206,8 +229,8 @@ pub async fn renew(
     auth: PatronAuth,
     Path(id): Path<Uuid>,
 ) -> Result<Json<LoanView>, ApiError> {
-    let loan = lending::renew(&state.ctx, &auth.patron, id).await?;
-    Ok(Json(loan_view(&loan)))
+    let summary = lending::renew(&state.ctx, &auth.patron, LoanId(id)).await?;
+    Ok(Json(loan_view(&summary, None)))
 }
 
 /// The licence's status document (JWS, `typ` `jieyue-status+jws`): active, returned,
@@ -220,15 +243,29 @@ pub async fn status(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
-    Ok(jws(lending::status_document(&state.ctx, id).await?))
+    Ok(jws(
+        lending::status_document(&state.ctx, LicenceId(id)).await?,
+    ))
 }
 
-fn hold_view(status: &crate::service::holds::HoldStatus) -> jieyue_protocol::api::HoldView {
+fn hold_state(state: crate::domain::HoldState) -> jieyue_protocol::api::HoldStatus {
+    use crate::domain::HoldState as S;
+    use jieyue_protocol::api::HoldStatus as W;
+    match state {
+        S::Waiting => W::Waiting,
+        S::Ready => W::Ready,
+        S::Fulfilled => W::Fulfilled,
+        S::Expired => W::Expired,
+        S::Cancelled => W::Cancelled,
+    }
+}
+
+fn hold_view(status: &holds::HoldStatus) -> jieyue_protocol::api::HoldView {
     let h = &status.hold;
     jieyue_protocol::api::HoldView {
-        id: h.id,
+        id: h.id.0,
         title_id: h.title_id.0,
-        state: h.state.clone(),
+        state: hold_state(h.state),
         placed_at: h.placed_at,
         position: status.position,
         estimated_wait_days: status.estimated_wait_days,
@@ -241,9 +278,9 @@ fn hold_view(status: &crate::service::holds::HoldStatus) -> jieyue_protocol::api
 async fn hold_status(
     state: &AppState,
     auth: &PatronAuth,
-    id: Uuid,
+    id: HoldId,
 ) -> Result<jieyue_protocol::api::HoldView, ApiError> {
-    let all = crate::service::holds::list(&state.ctx, &auth.patron).await?;
+    let all = holds::list(&state.ctx, &auth.patron).await?;
     all.iter()
         .find(|s| s.hold.id == id)
         .map(hold_view)
@@ -258,7 +295,7 @@ pub async fn my_holds(
     State(state): State<AppState>,
     auth: PatronAuth,
 ) -> Result<Json<Vec<jieyue_protocol::api::HoldView>>, ApiError> {
-    let all = crate::service::holds::list(&state.ctx, &auth.patron).await?;
+    let all = holds::list(&state.ctx, &auth.patron).await?;
     Ok(Json(all.iter().map(hold_view).collect()))
 }
 
@@ -275,7 +312,7 @@ pub async fn place_hold(
     auth: PatronAuth,
     Json(request): Json<jieyue_protocol::api::PlaceHoldRequest>,
 ) -> Result<(StatusCode, Json<jieyue_protocol::api::HoldView>), ApiError> {
-    let hold = crate::service::holds::place(
+    let hold = holds::place(
         &state.ctx,
         &auth.patron,
         TitleId(request.title_id),
@@ -285,7 +322,7 @@ pub async fn place_hold(
     let view = match hold_status(&state, &auth, hold.id).await {
         Ok(view) => view,
         // Auto-borrowed at once: the hold is already fulfilled.
-        Err(_) => hold_view(&crate::service::holds::HoldStatus {
+        Err(_) => hold_view(&holds::HoldStatus {
             hold,
             position: None,
             estimated_wait_days: None,
@@ -304,7 +341,7 @@ pub async fn cancel_hold(
     auth: PatronAuth,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    crate::service::holds::cancel(&state.ctx, &auth.patron, id).await?;
+    holds::cancel(&state.ctx, &auth.patron, HoldId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -321,8 +358,8 @@ pub async fn suspend_hold(
     Path(id): Path<Uuid>,
     Json(request): Json<jieyue_protocol::api::SuspendHoldRequest>,
 ) -> Result<Json<jieyue_protocol::api::HoldView>, ApiError> {
-    crate::service::holds::suspend(&state.ctx, &auth.patron, id, request.until).await?;
-    Ok(Json(hold_status(&state, &auth, id).await?))
+    holds::suspend(&state.ctx, &auth.patron, HoldId(id), request.until).await?;
+    Ok(Json(hold_status(&state, &auth, HoldId(id)).await?))
 }
 
 /// Notification parameters.
@@ -345,15 +382,13 @@ pub async fn notifications(
     auth: PatronAuth,
     Query(params): Query<NotificationParams>,
 ) -> Result<Json<jieyue_protocol::api::NotificationPage>, ApiError> {
-    let limit = params.limit.unwrap_or(50).clamp(1, 200);
-    let items = crate::store::holds::notifications(
-        state.ctx.db.reader(),
-        auth.patron.id,
+    let items = notifications::for_reader(
+        &state.ctx,
+        &auth.patron,
         params.after,
-        limit,
+        params.limit.unwrap_or(50),
     )
-    .await
-    .map_err(crate::service::Error::from)?;
+    .await?;
     let cursor = items.last().map(|n| n.id).or(params.after);
     Ok(Json(jieyue_protocol::api::NotificationPage {
         items: items
@@ -370,12 +405,12 @@ pub async fn notifications(
 }
 
 fn position_view(
-    position: crate::store::positions::Position,
+    position: positions::Position,
 ) -> Result<jieyue_protocol::api::ReadingPosition, ApiError> {
     Ok(jieyue_protocol::api::ReadingPosition {
         title_id: position.title_id.0,
         locator: serde_json::from_str(&position.locator)
-            .map_err(|e| crate::service::Error::Internal(e.to_string()))?,
+            .map_err(crate::service::Error::internal("stored locator unreadable"))?,
         device_id: position.device_id,
         updated_at: position.updated_at,
     })
@@ -399,7 +434,7 @@ pub async fn save_position(
     Json(request): Json<jieyue_protocol::api::SavePositionRequest>,
 ) -> Result<Json<jieyue_protocol::api::ReadingPosition>, ApiError> {
     let saved =
-        crate::service::positions::save(&state.ctx, &auth.patron, TitleId(id), request).await?;
+        positions::save(&state.ctx, &auth.patron, TitleId(id), request).await?;
     Ok(Json(position_view(saved)?))
 }
 
@@ -416,7 +451,7 @@ pub async fn get_position(
     auth: PatronAuth,
     Path(id): Path<Uuid>,
 ) -> Result<Json<jieyue_protocol::api::ReadingPosition>, ApiError> {
-    let position = crate::service::positions::get(&state.ctx, &auth.patron, TitleId(id)).await?;
+    let position = positions::get(&state.ctx, &auth.patron, TitleId(id)).await?;
     Ok(Json(position_view(position)?))
 }
 
@@ -428,7 +463,7 @@ pub async fn my_positions(
     State(state): State<AppState>,
     auth: PatronAuth,
 ) -> Result<Json<Vec<jieyue_protocol::api::ReadingPosition>>, ApiError> {
-    let positions = crate::service::positions::list(&state.ctx, &auth.patron).await?;
+    let positions = positions::list(&state.ctx, &auth.patron).await?;
     Ok(Json(
         positions
             .into_iter()

@@ -54,8 +54,27 @@ impl From<sea_orm::DbErr> for IngestError {
     }
 }
 
-fn internal(message: impl Into<String>) -> IngestError {
-    IngestError::Service(Error::Internal(message.into()))
+/// A mapper for `map_err`: an internal failure while doing `context`, keeping the cause.
+fn internal<E>(context: &'static str) -> impl FnOnce(E) -> IngestError
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    move |source| IngestError::Service(Error::internal(context)(source))
+}
+
+/// Where an upload is saved before it is ingested; only staff who may edit the
+/// catalogue may upload.
+pub async fn upload_path(ctx: &Ctx, actor: &crate::domain::Staff) -> Result<std::path::PathBuf, Error> {
+    if !super::catalogue::may_edit_catalogue(actor) {
+        return Err(Error::Forbidden(
+            "only consortium admins and library managers add titles",
+        ));
+    }
+    tokio::fs::create_dir_all(&ctx.catalogue.work_dir).await?;
+    Ok(ctx
+        .catalogue
+        .work_dir
+        .join(format!("upload-{}.epub", uuid::Uuid::new_v4())))
 }
 
 /// What ingesting a file did.
@@ -99,7 +118,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, IngestError> {
     tokio::task::spawn_blocking(job)
         .await
-        .map_err(|e| internal(format!("ingest task failed: {e}")))
+        .map_err(internal("ingest task"))
 }
 
 /// A temporary file removed when dropped.
@@ -151,13 +170,13 @@ pub async fn ingest_file_deferred(
     let (id, version, content_key, sealed) = match &existing {
         Some(existing) => {
             let sealed = SealedKey::from_text(&existing.content_key_sealed)
-                .map_err(|e| internal(format!("stored content key unreadable: {e}")))?;
+                .map_err(internal("stored content key unreadable"))?;
             let opened = ctx
                 .keys
                 .master
                 .open(&sealed, existing.id.0.as_bytes())
-                .map_err(|e| internal(format!("content key does not open: {e}")))?;
-            let key = ContentKey::from_slice(&opened).map_err(|e| internal(e.to_string()))?;
+                .map_err(internal("content key does not open"))?;
+            let key = ContentKey::from_slice(&opened).map_err(internal("content key"))?;
             (
                 existing.id,
                 existing.version + 1,
@@ -167,12 +186,12 @@ pub async fn ingest_file_deferred(
         }
         None => {
             let id = TitleId::new();
-            let key = ContentKey::generate().map_err(|e| internal(e.to_string()))?;
+            let key = ContentKey::generate().map_err(internal("content key"))?;
             let sealed = ctx
                 .keys
                 .master
                 .seal(key.expose_secret(), id.0.as_bytes())
-                .map_err(|e| internal(e.to_string()))?
+                .map_err(internal("sealing the content key"))?
                 .to_text();
             (id, 1, key, sealed)
         }
@@ -180,7 +199,7 @@ pub async fn ingest_file_deferred(
 
     // Encrypt into a temporary file next to the data, then hash it.
     std::fs::create_dir_all(&ctx.catalogue.work_dir)
-        .map_err(|e| internal(format!("work directory: {e}")))?;
+        .map_err(internal("work directory"))?;
     let temp = TempFile(
         ctx.catalogue
             .work_dir
@@ -197,13 +216,13 @@ pub async fn ingest_file_deferred(
     })
     .await?
     .map_err(|e| match e {
-        PackageError::Io(io) => internal(format!("writing the package: {io}")),
+        PackageError::Io(io) => internal("writing the package")(io),
         other => IngestError::Invalid(other.to_string()),
     })?;
     let package_path = temp.0.clone();
     let (package_sha256, package_size) = blocking(move || sha256_file(&package_path))
         .await?
-        .map_err(|e| internal(format!("reading the package back: {e}")))?;
+        .map_err(internal("reading the package back"))?;
 
     let package_key = format!("packages/{id}/v{version}-{}.epub", &package_sha256[..16]);
     ctx.catalogue.blobs.put_file(&package_key, &temp.0).await?;
@@ -264,7 +283,7 @@ pub async fn ingest_file_deferred(
                 drop(txn);
                 let winner = titles::get_by_identifier(ctx.db.reader(), &title.metadata.identifier)
                     .await?
-                    .ok_or_else(|| internal("title vanished"))?;
+                    .ok_or(IngestError::Service(Error::Bug("title vanished")))?;
                 return Ok(Ingested {
                     title: winner,
                     status: IngestStatus::Unchanged,
@@ -287,6 +306,7 @@ pub async fn ingest_file_deferred(
     )
     .await?;
     txn.commit().await?;
+    ctx.cache.forget_title(id);
 
     // The old version's objects are no longer referenced.
     if let Some(old) = existing {
