@@ -1,13 +1,15 @@
 #![doc = include_str!("../README.md")]
 
 #[cfg(feature = "uniffi")]
-uniffi::setup_scaffolding!("jieyue_core");
+uniffi::setup_scaffolding!("jieyue");
 
 mod api;
 pub mod book;
 mod client;
 mod download;
 pub mod error;
+#[cfg(feature = "uniffi")]
+pub mod ffi;
 mod http;
 pub mod model;
 pub mod platform;

@@ -9,15 +9,16 @@ import sys
 
 swift = pathlib.Path(sys.argv[1])
 expected = {
-    "jieyue.swift": [
+    "Jieyue.swift": [
         "open class Client",
         "public convenience init(config: ClientConfig, secureStore: SecureStore, clock: PlatformClock)",
         "func login(libraryCode: String, cardNumber: String, password: String) async throws",
         "func enrolDevice() async throws",
-        "func borrow(titleId: String, days: UInt32) async throws",
+        "func borrow(titleId: String, days: UInt32?) async throws -> Loan",
         "func download(publicationId: String, listener: DownloadListener) async throws",
         "func openBook(publicationId: String) throws",
         "func sync() async throws",
+        "func trustedNow() throws -> Date",
         "open class Book",
         "func resource(href: String) throws",
         "func resourceRange(href: String, start: UInt64, end: UInt64) throws",
@@ -25,20 +26,36 @@ expected = {
         "func layoutPages(book: Book, chapter: UInt32, viewport: Viewport, maxPages: UInt32) throws",
         "public protocol Logger",
         "public func setLogger(logger: Logger, maxLevel: LogLevel)",
-    ],
-    "jieyue_core.swift": [
         "public protocol SecureStore",
         "func put(key: String, value: Data) throws",
         "public protocol PlatformClock",
+        "func wallTime() -> Date",
         "func sinceBootMillis() -> UInt64",
         "public protocol DownloadListener",
+        "func onProgress(received: UInt64, total: UInt64?)",
         "enum ClientError: Swift.Error",
         "case Expired",
         "case ClockRollback",
         "case DeviceLimit",
+        "case WrongCredentials",
+        "case LockedOut(",
+        "case SessionExpired",
+        "case Refused(",
+        "reason: Refusal",
+        "enum Refusal",
+        "case noCopyAvailable",
+        "enum LoanState",
+        "enum HoldState",
+        "enum AvailabilityState",
+        "enum Layout",
+        "enum NotificationKind",
+        "public struct Loan",
+        "canRenew: Bool",
+        "renewalsLeft: UInt32",
+        "rights: ReadingRights?",
+        "endsAt: Date",
         "public struct Locator",
         "public struct Page",
-        "func wallMillis()",
         "func get(key: String) throws -> Data?",
         "func delete(key: String) throws",
         "case Failed(",
@@ -54,7 +71,11 @@ for name, needles in expected.items():
         if " ".join(needle.split()) not in text:
             print(f"{name}: missing {needle!r}")
             failed = True
-for name in ["jieyueFFI.h", "jieyueFFI.modulemap", "jieyue_coreFFI.h", "jieyue_coreFFI.modulemap"]:
+# One module: a single Swift file, header and module map (ffi/uniffi.toml).
+if sorted(p.name for p in swift.iterdir()) != ["Jieyue.swift", "JieyueFFI.h", "JieyueFFI.modulemap"]:
+    print(f"expected one Swift module, found {sorted(p.name for p in swift.iterdir())}")
+    failed = True
+for name in ["JieyueFFI.h", "JieyueFFI.modulemap"]:
     if not (swift / name).is_file():
         print(f"missing {name}")
         failed = True

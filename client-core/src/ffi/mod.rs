@@ -1,17 +1,23 @@
-#![doc = include_str!("../README.md")]
+//! The objects and functions of the mobile API (UniFFI), built with the `uniffi`
+//! feature: thin wrappers that take owned, foreign-friendly arguments and forward to
+//! the core. No logic lives here. The records, enums and errors they use are the
+//! core's own, derived behind the same feature.
+//!
+//! They live in this crate, not in `jieyue-ffi`, so that the whole API is one UniFFI
+//! component: one Kotlin package and one Swift module. (UniFFI makes one component per
+//! crate, and two components cannot share a Kotlin package: each file declares the
+//! same runtime helpers.) `jieyue-ffi` is the library artefact that links it.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use jieyue_client_core as core;
-use jieyue_client_core::{
+use crate as core;
+use crate::{
     Annotation, BookMetadata, ChapterLayout, ClientConfig, ClientError, Device, DownloadListener,
     DownloadOutcome, FixedPage, Hold, Loan, Locator, MemberLibrary, NotificationPage, Page,
     PlatformClock, Profile, ReadingItem, Resource, SearchPage, SecureStore, SyncReport,
     TitleDetails, TocEntry, Viewport,
 };
-
-uniffi::setup_scaffolding!("jieyue");
 
 type Result<T> = std::result::Result<T, ClientError>;
 

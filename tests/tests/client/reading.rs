@@ -174,7 +174,7 @@ async fn round_trip(books: &[&str]) {
         }
 
         let returned = phone.client.return_loan(&loan.id).await.expect("return");
-        assert_eq!(returned.state, "returned");
+        assert_eq!(returned.state, jieyue_client_core::LoanState::Returned);
         assert!(
             !returned.licensed_here && !returned.downloaded,
             "{book}: {returned:?}"

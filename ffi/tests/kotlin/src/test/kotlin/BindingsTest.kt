@@ -5,26 +5,32 @@
 import java.io.File
 import java.net.URI
 import java.nio.file.Files
+import java.time.Duration
+import java.time.Instant
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlinx.coroutines.runBlocking
 import kotlin.test.Test
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertTrue
+// One package holds the whole API (ffi/uniffi.toml).
 import uniffi.jieyue.Client
+import uniffi.jieyue.ClientConfig
+import uniffi.jieyue.ClientException
+import uniffi.jieyue.DownloadListener
+import uniffi.jieyue.DownloadOutcome
+import uniffi.jieyue.Layout
+import uniffi.jieyue.LoanState
 import uniffi.jieyue.LogLevel
 import uniffi.jieyue.Logger
+import uniffi.jieyue.PlatformClock
+import uniffi.jieyue.Refusal
+import uniffi.jieyue.SecureStore
 import uniffi.jieyue.Typesetter
+import uniffi.jieyue.Viewport
 import uniffi.jieyue.locatorFromJson
 import uniffi.jieyue.locatorToJson
 import uniffi.jieyue.setLogger
-import uniffi.jieyue_core.ClientConfig
-import uniffi.jieyue_core.ClientException
-import uniffi.jieyue_core.DownloadListener
-import uniffi.jieyue_core.DownloadOutcome
-import uniffi.jieyue_core.PlatformClock
-import uniffi.jieyue_core.SecureStore
-import uniffi.jieyue_core.Viewport
 
 val server: String = System.getenv("JIEYUE_SERVER") ?: error("JIEYUE_SERVER is not set")
 const val PASSWORD = "demo-reader-pass"
@@ -41,14 +47,14 @@ class MemoryStore : SecureStore {
 class FakeClock : PlatformClock {
     @Volatile var wall: Long = System.currentTimeMillis()
     @Volatile var boot: Long = 60_000
-    override fun wallMillis(): Long = wall
+    override fun wallTime(): Instant = Instant.ofEpochMilli(wall)
     override fun sinceBootMillis(): ULong = boot.toULong()
     fun advance(ms: Long) { wall += ms; boot += ms }
 }
 
 class Progress : DownloadListener {
-    val calls = CopyOnWriteArrayList<Pair<ULong, ULong>>()
-    override fun onProgress(received: ULong, total: ULong) { calls.add(received to total) }
+    val calls = CopyOnWriteArrayList<Pair<ULong, ULong?>>()
+    override fun onProgress(received: ULong, total: ULong?) { calls.add(received to total) }
 }
 
 class Lines : Logger {
@@ -65,7 +71,7 @@ fun newClient(clock: FakeClock = FakeClock(), dir: File = Files.createTempDirect
             dataDir = dir.path,
             issuerKeysJson = keys(),
             deviceName = "Kotlin 测试机",
-            rollbackToleranceSeconds = 0uL,
+            rollbackToleranceSeconds = null,
         ),
         MemoryStore(),
         clock,
@@ -80,17 +86,22 @@ class BindingsTest {
         val dir = Files.createTempDirectory("jieyue-kt").toFile()
         val client = newClient(clock, dir)
 
-        assertFailsWith<ClientException.Auth> { client.login("city", "C0001", "wrong password") }
+        assertFailsWith<ClientException.WrongCredentials> { client.login("city", "C0001", "wrong password") }
         val profile = client.login("tonglu", "T0001", PASSWORD)
         assertEquals("T0001", profile.cardNumber)
         val device = client.enrolDevice()
         assertEquals(device.id, client.deviceId())
 
         val title = client.search("孟子", null, null, 5u).items.first()
+        assertEquals(Layout.REFLOWABLE, title.layout)
         assertTrue(client.title(title.id).availability!!.copiesAvailable > 0u)
         val loan = client.borrow(title.id, 7u)
         assertTrue(loan.licensedHere)
-        assertFailsWith<ClientException.Refused> { client.borrow(title.id, 7u) }
+        assertEquals(LoanState.ACTIVE, loan.state)
+        assertEquals(Duration.ofDays(7), Duration.between(loan.startedAt, loan.endsAt))
+        assertTrue(loan.rights != null)
+        val again = assertFailsWith<ClientException.Refused> { client.borrow(title.id, 7u) }
+        assertEquals(Refusal.ALREADY_BORROWED, again.reason)
 
         val progress = Progress()
         val outcome = client.download(title.id, progress)
@@ -131,8 +142,10 @@ class BindingsTest {
         assertTrue(!File(dir, "packages/${title.id}.epub").exists())
 
         val returned = client.returnLoan(loan.id)
-        assertEquals("returned", returned.state)
-        assertFailsWith<ClientException.Revoked> { client.renew(loan.id) }
+        assertEquals(LoanState.RETURNED, returned.state)
+        val ended = assertFailsWith<ClientException.Refused> { client.renew(loan.id) }
+        assertEquals(Refusal.LOAN_ENDED, ended.reason)
+        assertTrue(ended.detail.isNotEmpty())
         assertTrue(logs.lines.any { it.contains("borrowed") }, logs.lines.toString())
         client.logout()
         assertTrue(!client.isLoggedIn())
@@ -148,11 +161,11 @@ class BindingsTest {
         client.login("city", "C0002", PASSWORD)
         client.enrolDevice()
         clock.wall -= 86_400_000
-        assertFailsWith<ClientException.ClockRollback> { client.trustedNowMs() }
+        assertFailsWith<ClientException.ClockRollback> { client.trustedNow() }
         clock.wall += 86_400_000
         val title = client.search("诗经", null, null, 1u).items.first()
-        val loan = client.borrow(title.id, 0u)
-        assertTrue(client.trustedNowMs() > 0)
+        val loan = client.borrow(title.id, null)
+        assertTrue(client.trustedNow().isAfter(Instant.parse("2020-01-01T00:00:00Z")))
         assertEquals(1u, client.sync().checked)
         client.returnLoan(loan.id)
         client.close()
