@@ -257,13 +257,24 @@ impl Application {
                 }
             }
         });
+        // The jobs stop with the server, even when this future is dropped mid-way.
+        let _jobs = AbortOnDrop(sync);
         let router = http::router(self.state, self.max_body_bytes, self.max_upload_bytes);
         let result = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
-        sync.abort();
+        drop(_jobs);
         db.close().await;
         result
+    }
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

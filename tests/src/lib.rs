@@ -189,6 +189,14 @@ impl TestApp {
         }
     }
 
+    /// Stops the server as a crash would (no shutdown work) and hands back its
+    /// configuration and data directory, so a test can start it again on the same data.
+    pub fn stop(mut self) -> (Config, tempfile::TempDir) {
+        self.server.abort();
+        let data = std::mem::replace(&mut self._data, tempfile::tempdir().expect("temp dir"));
+        (self.config.clone(), data)
+    }
+
     /// Sends a request with an optional bearer token and JSON body.
     pub async fn request(
         &self,

@@ -7,6 +7,7 @@
 
 mod auth;
 mod catalogue;
+mod circulation;
 mod conventions;
 mod holds;
 mod ingest;
