@@ -185,7 +185,11 @@ impl Loan {
     /// Whether the loan may be renewed under `rules` when `others_waiting` readers are
     /// in the title's queue: it must be active, have renewals left, and nobody may be
     /// waiting.
-    pub fn may_renew(&self, rules: &LendingRules, others_waiting: bool) -> Result<(), RenewalRefusal> {
+    pub fn may_renew(
+        &self,
+        rules: &LendingRules,
+        others_waiting: bool,
+    ) -> Result<(), RenewalRefusal> {
         if self.state != LoanState::Active {
             Err(RenewalRefusal::LoanEnded)
         } else if self.renewals_left(rules) == 0 {
@@ -271,7 +275,10 @@ mod tests {
             Err(RenewalRefusal::OthersWaiting)
         );
         for ended in [LoanState::Returned, LoanState::Expired, LoanState::Revoked] {
-            assert_eq!(loan(0, ended).may_renew(&r, false), Err(RenewalRefusal::LoanEnded));
+            assert_eq!(
+                loan(0, ended).may_renew(&r, false),
+                Err(RenewalRefusal::LoanEnded)
+            );
             assert_eq!(loan(0, ended).renewals_left(&r), 0);
         }
         let l = loan(0, LoanState::Active);

@@ -6,9 +6,9 @@ mod device;
 mod hold;
 mod ids;
 mod lending;
-mod lot;
 mod library;
 mod login_guard;
+mod lot;
 mod password;
 mod patron;
 mod staff;
@@ -23,9 +23,9 @@ pub use ids::{
 pub use lending::{
     CirculationBar, LendingRules, Loan, LoanState, RenewalRefusal, rules_key, rules_precedence,
 };
-pub use lot::{DrawKey, Lot, LotStatus, draw_order};
 pub use library::{Library, LibraryCode, LibraryName, NewLibrary, Region};
 pub use login_guard::{LockoutPolicy, LoginGuard};
+pub use lot::{DrawKey, Lot, LotStatus, draw_order};
 pub use password::{Password, PasswordHash};
 pub use patron::{CardNumber, DisplayName, NewPatron, Patron, PatronCategory};
 pub use staff::{LibraryScope, NewStaff, Staff, StaffRole, Username};

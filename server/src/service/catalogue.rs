@@ -76,16 +76,13 @@ pub async fn sync_search(ctx: &Ctx) -> Result<usize> {
             search.remove(&gone)?;
             search.set_applied_seq(high)
         })
-        .await
-        ?;
+        .await?;
         match outcome {
             Ok(()) => {}
             // Another process owns this index's writer and follows the change log itself;
             // just see what it has committed.
             Err(crate::search::SearchError::Busy) => {
-                catalogue
-                    .search
-                    .reload()?;
+                catalogue.search.reload()?;
                 return Ok(applied);
             }
             Err(other) => return Err(other.into()),
@@ -100,8 +97,7 @@ pub async fn reindex(ctx: &Ctx) -> Result<u64> {
     let search = ctx.catalogue.search.clone();
     let start_seq = titles::last_change(ctx.db.reader()).await?;
     let clear = search.clone();
-    tokio::task::spawn_blocking(move || clear.clear())
-        .await??;
+    tokio::task::spawn_blocking(move || clear.clear()).await??;
     let mut after = None;
     let mut count = 0u64;
     loop {
@@ -112,12 +108,10 @@ pub async fn reindex(ctx: &Ctx) -> Result<u64> {
         let batch = titles::get_many(ctx.db.reader(), &ids).await?;
         count += batch.len() as u64;
         let search = search.clone();
-        tokio::task::spawn_blocking(move || search.upsert(&batch))
-            .await??;
+        tokio::task::spawn_blocking(move || search.upsert(&batch)).await??;
         after = Some(last);
     }
-    search
-        .set_applied_seq(start_seq)?;
+    search.set_applied_seq(start_seq)?;
     // Changes made during the rebuild are re-applied from `start_seq`.
     sync_search(ctx).await?;
     Ok(count)
@@ -137,8 +131,7 @@ pub struct Results {
 /// Searches (or browses) the public catalogue.
 pub async fn search(ctx: &Ctx, query: SearchQuery) -> Result<Results> {
     let search = ctx.catalogue.search.clone();
-    let page = tokio::task::spawn_blocking(move || search.search(&query))
-        .await??;
+    let page = tokio::task::spawn_blocking(move || search.search(&query)).await??;
     let titles = titles::get_many(ctx.db.reader(), &page.ids)
         .await?
         .into_iter()
@@ -321,17 +314,10 @@ pub async fn remove_orphans(ctx: &Ctx, grace: chrono::Duration) -> Result<usize>
     let cutoff = ctx.clock.now() - grace;
     let mut removed = 0;
     for prefix in ["packages", "covers"] {
-        let objects = ctx
-            .catalogue
-            .blobs
-            .list(prefix)
-            .await?;
+        let objects = ctx.catalogue.blobs.list(prefix).await?;
         for (key, modified) in objects {
             if !referenced.contains(&key) && modified < cutoff {
-                ctx.catalogue
-                    .blobs
-                    .delete(&key)
-                    .await?;
+                ctx.catalogue.blobs.delete(&key).await?;
                 removed += 1;
             }
         }
@@ -383,12 +369,8 @@ pub async fn replace_cover(
     let cover_key = format!("covers/{id}/staff-{stamp}.{extension}");
     let thumb_key = format!("covers/{id}/staff-{stamp}-thumb.jpg");
     let blobs = &ctx.catalogue.blobs;
-    blobs
-        .put_bytes(&cover_key, bytes)
-        .await?;
-    blobs
-        .put_bytes(&thumb_key, thumbnail)
-        .await?;
+    blobs.put_bytes(&cover_key, bytes).await?;
+    blobs.put_bytes(&thumb_key, thumbnail).await?;
 
     let detail = json!({ "media_type": media_type });
     let title = modify_title(ctx, actor, id, "title.cover", detail, |title| {

@@ -22,9 +22,7 @@ use crate::domain::{
     Patron, PatronId, TitleId, draw_order, estimated_wait_days, queue_position,
 };
 use crate::store::audit::{self, Actor, AuditEntry};
-use crate::store::{
-    StoreError, copy_freed, holds, loans, lots, notifications, patrons, titles,
-};
+use crate::store::{StoreError, copy_freed, holds, loans, lots, notifications, patrons, titles};
 
 /// A hold as its reader sees it.
 #[derive(Debug, Clone)]
@@ -112,7 +110,12 @@ pub async fn place(ctx: &Ctx, patron: &Patron, title: TitleId, auto_borrow: bool
 }
 
 /// Copies of `title` that `library` can lend now.
-async fn copies_at(ctx: &Ctx, title: TitleId, library: LibraryId, now: DateTime<Utc>) -> Result<(u64, u64)> {
+async fn copies_at(
+    ctx: &Ctx,
+    title: TitleId,
+    library: LibraryId,
+    now: DateTime<Utc>,
+) -> Result<(u64, u64)> {
     let all = lots::lots_of_title(ctx.db.reader(), title).await?;
     let usable = draw_order(&all, library, now);
     Ok((
@@ -134,7 +137,11 @@ pub async fn list(ctx: &Ctx, patron: &Patron) -> Result<Vec<HoldStatus>> {
             let (copies, _) = copies_at(ctx, hold.title_id, patron.library_id, now).await?;
             (
                 Some(position),
-                Some(estimated_wait_days(position, rules.loan_days_default, copies)),
+                Some(estimated_wait_days(
+                    position,
+                    rules.loan_days_default,
+                    copies,
+                )),
             )
         } else {
             (None, None)
@@ -184,7 +191,9 @@ pub async fn suspend(
 ) -> Result<Hold> {
     let hold = own_hold(ctx, patron, id).await?;
     if hold.state != HoldState::Waiting {
-        return Err(Error::Conflict("only a waiting hold can be suspended".into()));
+        return Err(Error::Conflict(
+            "only a waiting hold can be suspended".into(),
+        ));
     }
     let now = ctx.clock.now();
     let txn = ctx.db.begin_write().await?;
@@ -193,7 +202,11 @@ pub async fn suspend(
         // Back in line: a free copy may be its.
         copy_freed::record(&txn, hold.title_id, now).await?;
     }
-    let action = if until.is_some() { "hold.suspend" } else { "hold.resume" };
+    let action = if until.is_some() {
+        "hold.suspend"
+    } else {
+        "hold.resume"
+    };
     record(&txn, Actor::Patron(patron.id), &hold, action, now).await?;
     txn.commit().await?;
     ctx.copies_freed().await;

@@ -22,13 +22,12 @@ use super::cache::{DeviceKeyEntry, LendableTitle};
 use super::rules::rules_for;
 use super::{Ctx, Error, Refusal, Result};
 use crate::domain::{
-    CirculationBar, DeviceId, IssuedLicence, LendingRules, LicenceId, Loan, LoanId, LoanState,
-    Lot, NotificationKind, Patron, RenewalRefusal, TitleId, draw_order,
+    CirculationBar, DeviceId, IssuedLicence, LendingRules, LicenceId, Loan, LoanId, LoanState, Lot,
+    NotificationKind, Patron, RenewalRefusal, TitleId, draw_order,
 };
 use crate::store::audit::{self, Actor, AuditEntry};
 use crate::store::{
-    StoreError, copy_freed, devices, holds, licences, loans, lots, notifications, patrons,
-    titles,
+    StoreError, copy_freed, devices, holds, licences, loans, lots, notifications, patrons, titles,
 };
 
 /// Refuses a reader the library has barred from circulation.
@@ -61,7 +60,9 @@ pub(crate) async fn lendable_title(ctx: &Ctx, id: TitleId) -> Result<LendableTit
         id: title.id,
         suppressed: title.suppressed,
         package_sha256: title.package_sha256,
-        content_key: Arc::new(ContentKey::from_slice(&key).map_err(Error::internal("content key"))?),
+        content_key: Arc::new(
+            ContentKey::from_slice(&key).map_err(Error::internal("content key"))?,
+        ),
     };
     ctx.cache.put_title(entry.clone());
     Ok(entry)
@@ -132,13 +133,9 @@ fn sign_licence(
         },
         package_sha256: Some(title.package_sha256.clone()),
     };
-    let token = jieyue_protocol::licence::issue(
-        terms,
-        &title.content_key,
-        device_key,
-        &ctx.keys.signing,
-    )
-    .map_err(Error::internal("licence signing"))?;
+    let token =
+        jieyue_protocol::licence::issue(terms, &title.content_key, device_key, &ctx.keys.signing)
+            .map_err(Error::internal("licence signing"))?;
     Ok(IssuedLicence {
         id,
         loan_id: loan.id,
@@ -212,7 +209,17 @@ pub async fn borrow(ctx: &Ctx, patron: &Patron, request: BorrowRequest) -> Resul
         .map(|(id, entry)| sign_licence(ctx, LicenceId::new(), &loan, &title, *id, &entry.key, now))
         .transpose()?;
     let candidates = cached_lots(ctx, title.id).await?;
-    match try_borrow(ctx, patron, &rules, loan.clone(), licence.as_ref(), &candidates, days).await? {
+    match try_borrow(
+        ctx,
+        patron,
+        &rules,
+        loan.clone(),
+        licence.as_ref(),
+        &candidates,
+        days,
+    )
+    .await?
+    {
         Attempt::Made(made) => Ok(made),
         Attempt::Refused(err) => Err(err),
         Attempt::NoLot => {
@@ -228,7 +235,12 @@ pub async fn borrow(ctx: &Ctx, patron: &Patron, request: BorrowRequest) -> Resul
 }
 
 /// The loan an earlier attempt of the same request made, with its licence.
-async fn earlier_attempt(ctx: &Ctx, patron: &Patron, request_id: Uuid, device: Option<DeviceId>) -> Result<Option<Borrowed>> {
+async fn earlier_attempt(
+    ctx: &Ctx,
+    patron: &Patron,
+    request_id: Uuid,
+    device: Option<DeviceId>,
+) -> Result<Option<Borrowed>> {
     let Some(loan) = loans::loan_by_request(ctx.db.reader(), patron.id, request_id).await? else {
         return Ok(None);
     };
@@ -307,11 +319,13 @@ async fn try_borrow(
     )
     .await?;
     if let Some(licence) = licence {
-        licences::insert(&txn, licence, now).await.map_err(|e| match e {
-            // The device was removed a moment ago (its row is referenced).
-            StoreError::Db(_) => Error::NotFound("device"),
-            other => other.into(),
-        })?;
+        licences::insert(&txn, licence, now)
+            .await
+            .map_err(|e| match e {
+                // The device was removed a moment ago (its row is referenced).
+                StoreError::Db(_) => Error::NotFound("device"),
+                other => other.into(),
+            })?;
     }
     txn.commit().await?;
     Ok(Attempt::Made(Borrowed {
@@ -372,7 +386,12 @@ async fn own_loan(ctx: &Ctx, patron: &Patron, id: LoanId) -> Result<Loan> {
 /// The licence of a loan for one of the patron's devices. Fetching it again returns the
 /// stored licence; concurrent fetches all get the one stored first; after a renewal a
 /// fresh licence with the new end replaces it.
-pub async fn licence(ctx: &Ctx, patron: &Patron, loan_id: LoanId, device_id: DeviceId) -> Result<String> {
+pub async fn licence(
+    ctx: &Ctx,
+    patron: &Patron,
+    loan_id: LoanId,
+    device_id: DeviceId,
+) -> Result<String> {
     let loan = own_loan(ctx, patron, loan_id).await?;
     if loan.state != LoanState::Active {
         return Err(Error::Refused(Refusal::LoanEnded));
@@ -433,7 +452,15 @@ async fn finish_loan(
 /// A reader returns a loan early; the copy is free at once.
 pub async fn return_loan(ctx: &Ctx, patron: &Patron, loan_id: LoanId) -> Result<Loan> {
     let loan = own_loan(ctx, patron, loan_id).await?;
-    finish_loan(ctx, &loan, LoanState::Returned, Actor::Patron(patron.id), "loan.return", None).await
+    finish_loan(
+        ctx,
+        &loan,
+        LoanState::Returned,
+        Actor::Patron(patron.id),
+        "loan.return",
+        None,
+    )
+    .await
 }
 
 /// Staff revoke a loan of a patron of their library; the reader is told.

@@ -14,10 +14,7 @@ pub async fn list(ctx: &Ctx) -> Result<Vec<Library>> {
 
 /// One library.
 /// The library with this code, if any.
-pub async fn find_by_code(
-    ctx: &Ctx,
-    code: &crate::domain::LibraryCode,
-) -> Result<Option<Library>> {
+pub async fn find_by_code(ctx: &Ctx, code: &crate::domain::LibraryCode) -> Result<Option<Library>> {
     Ok(crate::store::libraries::get_by_code(ctx.db.reader(), code).await?)
 }
 

@@ -96,7 +96,10 @@ pub async fn lots_of_title(ctx: &Ctx, actor: &Staff, title: TitleId) -> Result<V
     let lots = store::lots_of_title(ctx.db.reader(), title).await?;
     Ok(match actor.scope() {
         LibraryScope::All => lots,
-        LibraryScope::One(library) => lots.into_iter().filter(|l| l.lendable_by(library)).collect(),
+        LibraryScope::One(library) => lots
+            .into_iter()
+            .filter(|l| l.lendable_by(library))
+            .collect(),
     })
 }
 

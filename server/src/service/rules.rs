@@ -141,7 +141,11 @@ mod tests {
             cell(Some(city), None, 21),
             cell(Some(city), Some("child"), 10),
         ]);
-        let days = |library, category| matrix.for_patron(library, category).map(|r| r.loan_days_default);
+        let days = |library, category| {
+            matrix
+                .for_patron(library, category)
+                .map(|r| r.loan_days_default)
+        };
         assert_eq!(days(city, "child"), Some(10));
         assert_eq!(days(city, "adult"), Some(21));
         assert_eq!(days(county, "child"), Some(7));

@@ -31,9 +31,14 @@ pub async fn pending(conn: &impl ConnectionTrait, limit: u64) -> Result<Vec<(Tit
     let rows: Vec<(Uuid, i64)> = copy_freed::Entity::find()
         .select_only()
         .column(copy_freed::Column::TitleId)
-        .column_as(SimpleExpr::from(Func::max(Expr::col(copy_freed::Column::Id))), "last")
+        .column_as(
+            SimpleExpr::from(Func::max(Expr::col(copy_freed::Column::Id))),
+            "last",
+        )
         .group_by(copy_freed::Column::TitleId)
-        .order_by_asc(SimpleExpr::from(Func::min(Expr::col(copy_freed::Column::Id))))
+        .order_by_asc(SimpleExpr::from(Func::min(Expr::col(
+            copy_freed::Column::Id,
+        ))))
         .limit(limit)
         .into_tuple()
         .all(conn)

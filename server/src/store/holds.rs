@@ -226,4 +226,3 @@ pub async fn titles_with_waiting(conn: &impl ConnectionTrait) -> Result<Vec<Titl
         .map(TitleId)
         .collect())
 }
-

@@ -44,8 +44,14 @@ pub async fn licence_by_id(
 }
 
 /// Stores the licence of a new loan (nothing can be stored for it yet).
-pub async fn insert(conn: &impl ConnectionTrait, issued: &IssuedLicence, now: DateTime<Utc>) -> Result<()> {
-    licence::Entity::insert(model(issued, now)).exec(conn).await?;
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    issued: &IssuedLicence,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    licence::Entity::insert(model(issued, now))
+        .exec(conn)
+        .await?;
     Ok(())
 }
 

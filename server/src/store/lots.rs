@@ -148,7 +148,11 @@ pub async fn update_lot(conn: &impl ConnectionTrait, lot: &Lot, now: DateTime<Ut
 /// left: a single conditional `UPDATE`, so two borrowers can never both get the last
 /// copy (the database re-checks what [`Lot::lendable_now`] decided from a cached or
 /// older view). `true` if the copy was taken.
-pub async fn take_copy(conn: &impl ConnectionTrait, lot: LotId, now: DateTime<Utc>) -> Result<bool> {
+pub async fn take_copy(
+    conn: &impl ConnectionTrait,
+    lot: LotId,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     use licence_lot::Column as C;
     let result = licence_lot::Entity::update_many()
         .col_expr(C::ActiveLoans, Expr::col(C::ActiveLoans).add(1))

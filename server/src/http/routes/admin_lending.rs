@@ -10,12 +10,12 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::lending::device_view;
+use crate::domain::{DeviceId, FieldError, LoanId, Lot, LotId, LotStatus};
 use crate::domain::{LendingRules, LibraryId, PatronId, TitleId};
 use crate::http::AppState;
 use crate::http::extract::{Json, Path, Query, StaffAuth};
 use crate::http::problem::ApiError;
 use crate::service::devices;
-use crate::domain::{DeviceId, FieldError, LoanId, Lot, LotId, LotStatus};
 use crate::service::lending;
 use crate::service::lots::{self, LotChanges, NewLot};
 use crate::service::rules::{self, RulesCell};

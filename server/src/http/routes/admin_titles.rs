@@ -105,13 +105,9 @@ pub async fn upload(
                 .await
                 .map_err(ServiceError::from)?;
             while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-                file.write_all(&chunk)
-                    .await
-                    .map_err(ServiceError::from)?;
+                file.write_all(&chunk).await.map_err(ServiceError::from)?;
             }
-            file.flush()
-                .await
-                .map_err(ServiceError::from)?;
+            file.flush().await.map_err(ServiceError::from)?;
             saved = true;
             break;
         }

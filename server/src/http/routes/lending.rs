@@ -196,8 +196,13 @@ pub async fn licence(
     Path(id): Path<Uuid>,
     Query(params): Query<LicenceParams>,
 ) -> Result<Response, ApiError> {
-    let token =
-        lending::licence(&state.ctx, &auth.patron, LoanId(id), DeviceId(params.device)).await?;
+    let token = lending::licence(
+        &state.ctx,
+        &auth.patron,
+        LoanId(id),
+        DeviceId(params.device),
+    )
+    .await?;
     Ok(jws(token))
 }
 
@@ -244,7 +249,7 @@ pub async fn status(
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     Ok(jws(
-        lending::status_document(&state.ctx, LicenceId(id)).await?,
+        lending::status_document(&state.ctx, LicenceId(id)).await?
     ))
 }
 
@@ -433,8 +438,7 @@ pub async fn save_position(
     Path(id): Path<Uuid>,
     Json(request): Json<jieyue_protocol::api::SavePositionRequest>,
 ) -> Result<Json<jieyue_protocol::api::ReadingPosition>, ApiError> {
-    let saved =
-        positions::save(&state.ctx, &auth.patron, TitleId(id), request).await?;
+    let saved = positions::save(&state.ctx, &auth.patron, TitleId(id), request).await?;
     Ok(Json(position_view(saved)?))
 }
 

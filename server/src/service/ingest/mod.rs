@@ -64,7 +64,10 @@ where
 
 /// Where an upload is saved before it is ingested; only staff who may edit the
 /// catalogue may upload.
-pub async fn upload_path(ctx: &Ctx, actor: &crate::domain::Staff) -> Result<std::path::PathBuf, Error> {
+pub async fn upload_path(
+    ctx: &Ctx,
+    actor: &crate::domain::Staff,
+) -> Result<std::path::PathBuf, Error> {
     if !super::catalogue::may_edit_catalogue(actor) {
         return Err(Error::Forbidden(
             "only consortium admins and library managers add titles",
@@ -198,8 +201,7 @@ pub async fn ingest_file_deferred(
     };
 
     // Encrypt into a temporary file next to the data, then hash it.
-    std::fs::create_dir_all(&ctx.catalogue.work_dir)
-        .map_err(internal("work directory"))?;
+    std::fs::create_dir_all(&ctx.catalogue.work_dir).map_err(internal("work directory"))?;
     let temp = TempFile(
         ctx.catalogue
             .work_dir
