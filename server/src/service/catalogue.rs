@@ -361,7 +361,7 @@ pub async fn replace_cover(
         .into());
     };
     let image = bytes.clone();
-    let thumbnail = tokio::task::spawn_blocking(move || super::ingest::thumbnail::make(&image))
+    let thumbnail = tokio::task::spawn_blocking(move || super::thumbnail::make(&image))
         .await?
         .ok_or_else(|| crate::domain::FieldError::new("body", "is not a readable image"))?;
     let old = get_any(ctx, id).await?;

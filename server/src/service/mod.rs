@@ -18,9 +18,13 @@ pub mod positions;
 pub mod reports;
 pub mod rules;
 pub mod staff;
+pub mod thumbnail;
 pub mod webhooks;
 
 use std::sync::Arc;
+
+/// Who did something (for the audit trail), as use cases take it.
+pub use crate::store::audit::Actor;
 
 use chrono::Duration;
 use futures_util::future::BoxFuture;

@@ -9,7 +9,8 @@ use crate::domain::{
     PatronId, Staff,
 };
 use crate::store::audit::{self, Actor, AuditEntry};
-use crate::store::patrons::{self, PatronPatch, PatronQuery};
+pub use crate::store::patrons::PatronQuery;
+use crate::store::patrons::{self, PatronPatch};
 use crate::store::{StoreError, libraries};
 use sea_orm::DatabaseTransaction;
 

@@ -17,8 +17,8 @@ use crate::domain::{
 use crate::http::AppState;
 use crate::http::extract::{Json, Path, Query, StaffAuth};
 use crate::http::problem::ApiError;
+use crate::service::patrons::PatronQuery;
 use crate::service::patrons::{self, PatronChanges, RegisterPatron};
-use crate::store::patrons::PatronQuery;
 
 /// A patron as staff see them.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

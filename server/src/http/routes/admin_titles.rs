@@ -16,10 +16,10 @@ use crate::domain::{FieldError, Invalid, TitleId};
 use crate::http::AppState;
 use crate::http::extract::{Json, Path, StaffAuth};
 use crate::http::problem::ApiError;
+use crate::service::Actor;
 use crate::service::Error as ServiceError;
 use crate::service::catalogue::{self, TitleChanges};
 use crate::service::ingest::{self, IngestError, IngestStatus};
-use crate::store::audit::Actor;
 
 /// A title as staff see it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

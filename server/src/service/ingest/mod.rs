@@ -12,7 +12,6 @@
 //!    half-ingested title is ever visible.
 
 pub mod metadata;
-pub mod thumbnail;
 
 use std::io::{BufReader, BufWriter, Read};
 use std::path::{Path, PathBuf};
@@ -241,7 +240,7 @@ pub async fn ingest_file_deferred(
         let key = format!("covers/{id}/v{version}.{extension}");
         let thumb = blocking({
             let bytes = bytes.clone();
-            move || thumbnail::make(&bytes)
+            move || super::thumbnail::make(&bytes)
         })
         .await?;
         ctx.catalogue.blobs.put_bytes(&key, bytes).await?;
