@@ -144,6 +144,28 @@ mod tests {
     }
 
     #[test]
+    fn a_correctly_signed_token_over_the_size_bound_is_refused_unread() {
+        let key = key();
+        let keys = KeySet::new([key.public_key().clone()]);
+        // Just under the bound verifies; just over it is malformed, signature or not.
+        let fits =
+            |n: usize| sign("test+jws", &json!({ "pad": "x".repeat(n) }), &key).expect("sign");
+        let mut n = MAX_TOKEN_LEN / 4 * 3 - 200;
+        while fits(n + 1).len() <= MAX_TOKEN_LEN {
+            n += 1;
+        }
+        let largest = fits(n);
+        assert!(verify::<Value>(&largest, "test+jws", &keys).is_ok());
+        let too_long = fits(n + 1);
+        assert!(too_long.len() > MAX_TOKEN_LEN);
+        assert_eq!(
+            verify::<Value>(&too_long, "test+jws", &keys),
+            Err(JwsError::Malformed)
+        );
+        assert_eq!(peek_key_id(&too_long), Err(JwsError::Malformed));
+    }
+
+    #[test]
     fn every_kind_of_tampering_is_named() {
         let key = key();
         let keys = KeySet::new([key.public_key().clone()]);

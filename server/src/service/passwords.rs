@@ -148,6 +148,16 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_unknown_account_is_checked_against_the_dummy_hash() {
+        // Timing must not tell which cards exist, so an unknown account runs Argon2
+        // against the dummy hash: a dummy that cannot be read shows it is really used.
+        let mut hasher = PasswordHasher::new(&cheap(), 1).expect("hasher");
+        hasher.dummy = Arc::new(PasswordHash("not-a-phc-string".into()));
+        let result = hasher.verify(password("anything at all"), None).await;
+        assert!(matches!(result, Err(Error::Internal { .. })), "{result:?}");
+    }
+
+    #[tokio::test]
     async fn same_password_gets_a_different_salt_each_time() {
         let hasher = PasswordHasher::new(&cheap(), 1).expect("hasher");
         let a = hasher.hash(password("same password")).await.expect("hash");
