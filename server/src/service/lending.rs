@@ -26,9 +26,8 @@ use crate::domain::{
     NotificationKind, Patron, RenewalRefusal, TitleId, draw_order,
 };
 use crate::store::audit::{self, Actor, AuditEntry};
-use crate::store::{
-    StoreError, copy_freed, devices, holds, licences, loans, lots, notifications, patrons, titles,
-};
+use crate::store::borrow::{self, BorrowOutcome};
+use crate::store::{copy_freed, devices, holds, licences, loans, lots, notifications, titles};
 
 /// Refuses a reader the library has barred from circulation.
 pub fn check_may_borrow(patron: &Patron, now: DateTime<Utc>) -> Result<()> {
@@ -271,63 +270,28 @@ async fn try_borrow(
             None => Ok(Attempt::Refused(Error::Refused(refusal))),
         }
     };
-    let txn = ctx.db.begin_write().await?;
-    patrons::lock(&txn, patron.id).await?;
-    if loans::active_loan_count(&txn, patron.id).await? >= u64::from(rules.max_loans) {
-        drop(txn);
-        return refuse(Refusal::LoanLimit).await;
-    }
-    // A copy reserved by the reader's ready hold comes first.
-    let mut taken = holds::fulfil_ready(&txn, patron.id, loan.title_id, now).await?;
-    if taken.is_none() {
-        let order = draw_order(lots_of_title, patron.library_id, now);
-        if order.is_empty() {
-            return Ok(Attempt::NoLot);
-        }
-        for lot in order {
-            if lots::take_copy(&txn, lot.id, now).await? {
-                taken = Some(lot.id);
-                break;
-            }
-        }
-    }
-    let Some(lot) = taken else {
-        drop(txn);
-        return refuse(Refusal::NoCopyAvailable).await;
+    let candidates: Vec<_> = draw_order(lots_of_title, patron.library_id, now)
+        .into_iter()
+        .map(|lot| lot.id)
+        .collect();
+    let no_lot = candidates.is_empty();
+    let plan = borrow::BorrowPlan {
+        loan: loan.clone(),
+        max_loans: rules.max_loans,
+        candidates,
+        licence: licence.cloned(),
+        detail: json!({ "title": loan.title_id, "days": days }),
     };
-    loan.lot_id = lot;
-    match loans::insert_loan(&txn, &loan).await {
-        Ok(()) => {}
-        Err(StoreError::Duplicate(_)) => {
-            drop(txn);
-            // The same request raced itself (a double tap), or the title is on loan.
-            return refuse(Refusal::AlreadyBorrowed).await;
-        }
-        Err(other) => return Err(other.into()),
+    match borrow::run(&ctx.db, plan).await? {
+        BorrowOutcome::Made(lot) => loan.lot_id = lot,
+        BorrowOutcome::LoanLimit => return refuse(Refusal::LoanLimit).await,
+        BorrowOutcome::NoCopy if no_lot => return Ok(Attempt::NoLot),
+        BorrowOutcome::NoCopy => return refuse(Refusal::NoCopyAvailable).await,
+        // The same request raced itself (a double tap), or the title is on loan.
+        BorrowOutcome::Duplicate => return refuse(Refusal::AlreadyBorrowed).await,
+        // The device was removed a moment ago.
+        BorrowOutcome::DeviceGone => return Err(Error::NotFound("device")),
     }
-    audit::record(
-        &txn,
-        AuditEntry {
-            actor: Actor::Patron(patron.id),
-            library_id: Some(patron.library_id),
-            action: "loan.borrow",
-            target_kind: "loan",
-            target_id: Some(loan.id.0),
-            detail: Some(json!({ "title": loan.title_id, "lot": lot, "days": days })),
-        },
-        now,
-    )
-    .await?;
-    if let Some(licence) = licence {
-        licences::insert(&txn, licence, now)
-            .await
-            .map_err(|e| match e {
-                // The device was removed a moment ago (its row is referenced).
-                StoreError::Db(_) => Error::NotFound("device"),
-                other => other.into(),
-            })?;
-    }
-    txn.commit().await?;
     Ok(Attempt::Made(Borrowed {
         loan,
         licence: licence.map(|l| l.token.clone()),

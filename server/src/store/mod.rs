@@ -11,6 +11,7 @@
 //! row locks.
 
 pub mod audit;
+pub mod borrow;
 mod convert;
 pub mod copy_freed;
 pub mod devices;
@@ -26,6 +27,7 @@ pub mod patrons;
 pub mod positions;
 pub mod rules;
 pub mod sessions;
+pub mod sqlite_writer;
 pub mod staff;
 pub mod titles;
 
@@ -56,6 +58,12 @@ pub enum StoreError {
     /// Any other database failure.
     #[error(transparent)]
     Db(DbErr),
+    /// A failure on SQLite's writer thread.
+    #[error(transparent)]
+    Sqlite(rusqlite::Error),
+    /// SQLite's writer thread is gone.
+    #[error("the sqlite writer thread stopped")]
+    WriterStopped,
 }
 
 impl From<DbErr> for StoreError {
@@ -70,11 +78,13 @@ impl From<DbErr> for StoreError {
 /// Store result.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The database: a read pool and a write pool (the same pool on PostgreSQL).
+/// The database: a read pool and a write pool (the same pool on PostgreSQL), and on a
+/// SQLite file the writer thread for the hot write transactions.
 #[derive(Debug, Clone)]
 pub struct Db {
     read: DatabaseConnection,
     write: DatabaseConnection,
+    writer: Option<sqlite_writer::SqliteWriter>,
 }
 
 impl Db {
@@ -84,7 +94,18 @@ impl Db {
         if url.starts_with("sqlite:") {
             let read = Database::connect(sqlite_options(url, max_connections.max(1))).await?;
             let write = Database::connect(sqlite_options(url, 1)).await?;
-            Ok(Self { read, write })
+            let writer = match sqlite_writer::sqlite_path(url) {
+                Some(path) => Some(
+                    sqlite_writer::SqliteWriter::open(&path)
+                        .map_err(|e| DbErr::Custom(format!("sqlite writer: {e}")))?,
+                ),
+                None => None,
+            };
+            Ok(Self {
+                read,
+                write,
+                writer,
+            })
         } else {
             let mut options = ConnectOptions::new(url);
             options
@@ -95,6 +116,7 @@ impl Db {
             Ok(Self {
                 read: pool.clone(),
                 write: pool,
+                writer: None,
             })
         }
     }
@@ -107,6 +129,11 @@ impl Db {
     /// The connection for reads outside a transaction.
     pub fn reader(&self) -> &DatabaseConnection {
         &self.read
+    }
+
+    /// SQLite's writer thread, when the database is a SQLite file.
+    pub fn sqlite_writer(&self) -> Option<&sqlite_writer::SqliteWriter> {
+        self.writer.as_ref()
     }
 
     /// Which database this is.
