@@ -5,9 +5,10 @@
 //!
 //! Each entry lives at most [`TTL`]; this replica forgets an entry at once when it
 //! changes it, and another replica's change is seen within [`TTL`]. Nothing cached
-//! can break an invariant: taking a copy re-checks the lot in the database, a licence
-//! row refers to its device by foreign key, and a stale "no lot" answer is re-read
-//! before a reader is refused.
+//! can break an invariant: taking a copy re-checks the lot in the database, and a
+//! licence row refers to its device by foreign key. A cached title with no lot the
+//! reader's library may lend is read again before the reader is refused; a lot bought
+//! through another replica is offered within [`TTL`].
 
 use std::collections::HashMap;
 use std::hash::Hash;

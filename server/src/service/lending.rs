@@ -193,6 +193,7 @@ pub async fn borrow(ctx: &Ctx, patron: &Patron, request: BorrowRequest) -> Resul
         id: LoanId::new(),
         patron_id: patron.id,
         title_id: title.id,
+        // Filled in with the lot whose copy the transaction takes.
         lot_id: crate::domain::LotId(Uuid::nil()),
         library_id: patron.library_id,
         request_id: request.request_id,
