@@ -24,6 +24,9 @@ end
 function init(args)
   nthreads = tonumber(args[1]) or 2
   offset = tonumber(args[2]) or 0
+  -- SPREAD=1: consecutive requests ask for different titles (reader r's j-th loan is
+  -- title r + j); otherwise every reader borrows the same title in turn (a hot title).
+  spread = os.getenv("SPREAD") == "1"
   k = 0
   statuses = {}
   sample = nil
@@ -45,8 +48,14 @@ end
 function request()
   local index = offset + k * nthreads + id
   k = k + 1
-  local reader = readers[(index % #readers) + 1]
-  local title = titles[(math.floor(index / #readers) % #titles) + 1]
+  local r = index % #readers
+  local round = math.floor(index / #readers)
+  local reader = readers[r + 1]
+  local t = round
+  if spread then
+    t = r + round
+  end
+  local title = titles[(t % #titles) + 1]
   local body = '{"title_id":"' .. title .. '","request_id":"' .. uuid() ..
     '","days":null,"device_id":"' .. reader[2] .. '"}'
   return wrk.format("POST", "/api/v1/me/loans", {

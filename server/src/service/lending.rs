@@ -160,8 +160,8 @@ pub struct BorrowRequest {
 /// A loan made, with the licence for the device the request named.
 #[derive(Debug, Clone)]
 pub struct Borrowed {
-    /// The loan.
-    pub loan: Loan,
+    /// The loan with its renewal prospects.
+    pub loan: LoanSummary,
     /// The licence (JWS) for the requested device.
     pub licence: Option<String>,
 }
@@ -250,6 +250,7 @@ async fn earlier_attempt(
         }
         _ => None,
     };
+    let loan = summary(ctx, patron, loan).await?;
     Ok(Some(Borrowed { loan, licence }))
 }
 
@@ -283,8 +284,11 @@ async fn try_borrow(
         licence: licence.cloned(),
         detail: json!({ "title": loan.title_id, "days": days }),
     };
-    match borrow::run(&ctx.db, plan).await? {
-        BorrowOutcome::Made(lot) => loan.lot_id = lot,
+    let waiting = match borrow::run(&ctx.db, plan).await? {
+        BorrowOutcome::Made { lot, waiting } => {
+            loan.lot_id = lot;
+            waiting
+        }
         BorrowOutcome::LoanLimit => return refuse(Refusal::LoanLimit).await,
         BorrowOutcome::NoCopy if no_lot => return Ok(Attempt::NoLot),
         BorrowOutcome::NoCopy => return refuse(Refusal::NoCopyAvailable).await,
@@ -292,9 +296,13 @@ async fn try_borrow(
         BorrowOutcome::Duplicate => return refuse(Refusal::AlreadyBorrowed).await,
         // The device was removed a moment ago.
         BorrowOutcome::DeviceGone => return Err(Error::NotFound("device")),
-    }
+    };
     Ok(Attempt::Made(Borrowed {
-        loan,
+        loan: LoanSummary {
+            renewals_left: loan.renewals_left(rules),
+            can_renew: loan.may_renew(rules, waiting > 0).is_ok(),
+            loan,
+        },
         licence: licence.map(|l| l.token.clone()),
     }))
 }

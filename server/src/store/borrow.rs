@@ -32,8 +32,14 @@ pub struct BorrowPlan {
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BorrowOutcome {
-    /// The loan was made with a copy of this lot.
-    Made(LotId),
+    /// The loan was made with a copy of this lot; `waiting` readers (not suspended)
+    /// queue for the title (whether the new loan may be renewed).
+    Made {
+        /// The lot whose copy the loan took.
+        lot: LotId,
+        /// Holds waiting for the title, not suspended.
+        waiting: u64,
+    },
     /// The reader has as many loans as allowed.
     LoanLimit,
     /// No candidate lot had a copy free.
@@ -94,8 +100,9 @@ async fn with_sea_orm(db: &Db, plan: BorrowPlan) -> Result<BorrowOutcome, StoreE
             Err(other) => return Err(other),
         }
     }
+    let waiting = holds::active_waiting_count(&txn, loan.title_id, now).await?;
     txn.commit().await?;
-    Ok(BorrowOutcome::Made(lot))
+    Ok(BorrowOutcome::Made { lot, waiting })
 }
 
 fn entry(loan: &Loan, detail: serde_json::Value) -> AuditEntry {
@@ -242,6 +249,15 @@ fn sqlite_transaction(
             Err(other) => return Err(other),
         }
     }
+    let waiting: i64 = tx
+        .prepare_cached(
+            "SELECT COUNT(*) FROM holds WHERE title_id = ?1 AND state = 'waiting' \
+             AND (suspended_until IS NULL OR suspended_until <= ?2)",
+        )?
+        .query_row(params![title, now], |row| row.get(0))?;
     tx.commit()?;
-    Ok(BorrowOutcome::Made(lot))
+    Ok(BorrowOutcome::Made {
+        lot,
+        waiting: u64::try_from(waiting).unwrap_or(0),
+    })
 }

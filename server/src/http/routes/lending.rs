@@ -168,8 +168,10 @@ pub async fn borrow(
         },
     )
     .await?;
-    let summary = lending::summary(&state.ctx, &auth.patron, made.loan).await?;
-    Ok((StatusCode::CREATED, Json(loan_view(&summary, made.licence))))
+    Ok((
+        StatusCode::CREATED,
+        Json(loan_view(&made.loan, made.licence)),
+    ))
 }
 
 /// Licence parameters.
