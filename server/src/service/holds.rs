@@ -278,15 +278,22 @@ pub async fn promote(ctx: &Ctx, title: TitleId) -> Result<usize> {
     Ok(promoted)
 }
 
+/// Titles served per batch of a drain.
+const DRAIN_BATCH: u64 = 100;
+
 /// Hands the copies freed since the last drain to the queues of their titles, then
-/// clears those events. Events recorded meanwhile stay for the next drain. Returns how
-/// many holds became ready.
+/// clears those events, until none are left. Events recorded meanwhile stay for the
+/// next drain. Returns how many holds became ready.
 pub async fn drain_freed(ctx: &Ctx) -> Result<usize> {
+    drain(ctx, usize::MAX).await
+}
+
+async fn drain(ctx: &Ctx, max_batches: usize) -> Result<usize> {
     let mut promoted = 0;
-    loop {
-        let pending = copy_freed::pending(ctx.db.reader(), 100).await?;
+    for _ in 0..max_batches {
+        let pending = copy_freed::pending(ctx.db.reader(), DRAIN_BATCH).await?;
         if pending.is_empty() {
-            return Ok(promoted);
+            break;
         }
         for (title, last) in pending {
             promoted += promote(ctx, title).await?;
@@ -295,6 +302,7 @@ pub async fn drain_freed(ctx: &Ctx) -> Result<usize> {
             txn.commit().await?;
         }
     }
+    Ok(promoted)
 }
 
 /// The holds queue as the listener of freed copies (wired in at start-up).
@@ -302,8 +310,11 @@ pub async fn drain_freed(ctx: &Ctx) -> Result<usize> {
 pub struct Queue;
 
 impl CopyFreedListener for Queue {
+    /// One batch only: a request that freed a copy serves the oldest pending titles
+    /// (its own among them unless a hundred others wait first) and never loops on events
+    /// other requests keep recording; the periodic job drains the rest.
     fn copies_freed<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<usize>> {
-        Box::pin(drain_freed(ctx))
+        Box::pin(drain(ctx, 1))
     }
 }
 

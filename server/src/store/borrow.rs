@@ -9,9 +9,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::audit::{self, Actor, AuditEntry};
 use super::sqlite_writer::{SqliteWriter, WriterError};
-use super::{Db, StoreError, holds, licences, loans, lots, patrons};
+use super::{Db, StoreError, lots};
 use crate::domain::{IssuedLicence, Loan, LotId, LotStatus};
 
 /// What the transaction is to do.
@@ -55,11 +54,20 @@ pub enum BorrowOutcome {
 pub async fn run(db: &Db, plan: BorrowPlan) -> Result<BorrowOutcome, StoreError> {
     match db.sqlite_writer() {
         Some(writer) => on_sqlite(writer, plan).await,
-        None => with_sea_orm(db, plan).await,
+        // PostgreSQL (a SQLite database always has its writer thread: an in-memory one
+        // cannot be shared by the read and write pools in the first place).
+        None => on_postgres(db, plan).await,
     }
 }
 
-async fn with_sea_orm(db: &Db, plan: BorrowPlan) -> Result<BorrowOutcome, StoreError> {
+/// PostgreSQL: six round trips. The patron row is locked and its active loans counted
+/// in one statement; a ready hold's reserved copy is claimed in one; a copy is taken by
+/// the conditional `UPDATE` (one per lot tried, usually one); the loan, its audit row
+/// and its licence are inserted and the title's waiting holds counted by one
+/// data-modifying statement, so the lot's row lock is held for a single round trip
+/// before the commit.
+async fn on_postgres(db: &Db, plan: BorrowPlan) -> Result<BorrowOutcome, StoreError> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
     let BorrowPlan {
         mut loan,
         max_loans,
@@ -68,12 +76,36 @@ async fn with_sea_orm(db: &Db, plan: BorrowPlan) -> Result<BorrowOutcome, StoreE
         detail,
     } = plan;
     let now = loan.started_at;
+    let statement = |sql: &str, values: Vec<Value>| {
+        Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+    };
     let txn = db.begin_write().await?;
-    patrons::lock(&txn, loan.patron_id).await?;
-    if loans::active_loan_count(&txn, loan.patron_id).await? >= u64::from(max_loans) {
+    let active: i64 = txn
+        .query_one_raw(statement(
+            "SELECT (SELECT COUNT(*) FROM loans WHERE patron_id = $1 AND state = 'active') \
+             FROM patrons WHERE id = $1 FOR UPDATE",
+            vec![loan.patron_id.0.into()],
+        ))
+        .await?
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0);
+    if active >= i64::from(max_loans) {
         return Ok(BorrowOutcome::LoanLimit);
     }
-    let mut taken = holds::fulfil_ready(&txn, loan.patron_id, loan.title_id, now).await?;
+    let mut taken = txn
+        .query_one_raw(statement(
+            "UPDATE holds SET state = 'fulfilled', updated_at = $3 \
+             WHERE id = (SELECT id FROM holds WHERE patron_id = $1 AND title_id = $2 \
+                         AND state = 'ready' LIMIT 1) \
+             RETURNING lot_id",
+            vec![loan.patron_id.0.into(), loan.title_id.0.into(), now.into()],
+        ))
+        .await?
+        .map(|row| row.try_get_by_index::<Option<uuid::Uuid>>(0))
+        .transpose()?
+        .flatten()
+        .map(LotId);
     if taken.is_none() {
         for lot in candidates {
             if lots::take_copy(&txn, lot, now).await? {
@@ -86,34 +118,69 @@ async fn with_sea_orm(db: &Db, plan: BorrowPlan) -> Result<BorrowOutcome, StoreE
         return Ok(BorrowOutcome::NoCopy);
     };
     loan.lot_id = lot;
-    match loans::insert_loan(&txn, &loan).await {
-        Ok(()) => {}
-        Err(StoreError::Duplicate(_)) => return Ok(BorrowOutcome::Duplicate),
-        Err(other) => return Err(other),
-    }
-    audit::record(&txn, entry(&loan, detail), now).await?;
-    if let Some(licence) = &licence {
-        match licences::insert(&txn, licence, now).await {
-            Ok(()) => {}
-            // The only reference a licence adds is its device.
-            Err(StoreError::Db(_)) => return Ok(BorrowOutcome::DeviceGone),
-            Err(other) => return Err(other),
+    let (licence_id, device_id, licence_token) = match &licence {
+        Some(l) => (Some(l.id.0), Some(l.device_id.0), Some(l.token.clone())),
+        None => (None, None, None),
+    };
+    let made = txn
+        .query_one_raw(statement(
+            "WITH loan AS ( \
+               INSERT INTO loans (id, patron_id, title_id, lot_id, library_id, request_id, \
+                 started_at, ends_at, renewals, state, ended_at, ending_notified_at, updated_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 'active', NULL, NULL, $7) \
+               RETURNING id), \
+             audit AS ( \
+               INSERT INTO audit_events (id, at, actor_kind, actor_id, library_id, action, \
+                 target_kind, target_id, detail) \
+               SELECT $9, $7, 'patron', $2, $5, 'loan.borrow', 'loan', loan.id, $10 FROM loan), \
+             licence AS ( \
+               INSERT INTO licences (id, loan_id, device_id, issued_at, ends_at, token) \
+               SELECT $11, loan.id, $12, $7, $8, $13 FROM loan WHERE $11::uuid IS NOT NULL) \
+             SELECT COUNT(*) FROM holds WHERE title_id = $3 AND state = 'waiting' \
+               AND (suspended_until IS NULL OR suspended_until <= $7)",
+            vec![
+                loan.id.0.into(),
+                loan.patron_id.0.into(),
+                loan.title_id.0.into(),
+                lot.0.into(),
+                loan.library_id.0.into(),
+                loan.request_id.into(),
+                now.into(),
+                loan.ends_at.into(),
+                uuid::Uuid::now_v7().into(),
+                detail.into(),
+                licence_id.into(),
+                device_id.into(),
+                licence_token.into(),
+            ],
+        ))
+        .await;
+    let waiting = match made {
+        Ok(row) => row
+            .map(|row| row.try_get_by_index::<i64>(0))
+            .transpose()?
+            .unwrap_or(0),
+        Err(err) => {
+            return match StoreError::from(err) {
+                StoreError::Duplicate(_) => Ok(BorrowOutcome::Duplicate),
+                // The only reference that can be missing is the licence's device.
+                StoreError::Db(e)
+                    if matches!(
+                        e.sql_err(),
+                        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+                    ) =>
+                {
+                    Ok(BorrowOutcome::DeviceGone)
+                }
+                other => Err(other),
+            };
         }
-    }
-    let waiting = holds::active_waiting_count(&txn, loan.title_id, now).await?;
+    };
     txn.commit().await?;
-    Ok(BorrowOutcome::Made { lot, waiting })
-}
-
-fn entry(loan: &Loan, detail: serde_json::Value) -> AuditEntry {
-    AuditEntry {
-        actor: Actor::Patron(loan.patron_id),
-        library_id: Some(loan.library_id),
-        action: "loan.borrow",
-        target_kind: "loan",
-        target_id: Some(loan.id.0),
-        detail: Some(detail),
-    }
+    Ok(BorrowOutcome::Made {
+        lot,
+        waiting: u64::try_from(waiting).unwrap_or(0),
+    })
 }
 
 /// A time as sqlx writes it into SQLite (so string comparisons in SQL agree).
