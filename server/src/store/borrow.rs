@@ -10,7 +10,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::sqlite_writer::{SqliteWriter, WriterError};
-use super::{Db, StoreError, lots};
+use super::{Db, StoreError};
 use crate::domain::{IssuedLicence, Loan, LotId, LotStatus};
 
 /// What the transaction is to do.
@@ -60,16 +60,15 @@ pub async fn run(db: &Db, plan: BorrowPlan) -> Result<BorrowOutcome, StoreError>
     }
 }
 
-/// PostgreSQL: six round trips. The patron row is locked and its active loans counted
-/// in one statement; a ready hold's reserved copy is claimed in one; a copy is taken by
-/// the conditional `UPDATE` (one per lot tried, usually one); the loan, its audit row
-/// and its licence are inserted and the title's waiting holds counted by one
-/// data-modifying statement, so the lot's row lock is held for a single round trip
-/// before the commit.
+/// PostgreSQL: five round trips. The patron row is locked and its active loans counted
+/// in one statement; a ready hold's reserved copy is claimed in one; then one
+/// data-modifying statement per lot tried (usually one) takes a copy by the conditional
+/// `UPDATE`, inserts the loan, its audit row and its licence, and counts the title's
+/// waiting holds, so the lot's row lock is held only until the commit that follows.
 async fn on_postgres(db: &Db, plan: BorrowPlan) -> Result<BorrowOutcome, StoreError> {
     use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
     let BorrowPlan {
-        mut loan,
+        loan,
         max_loans,
         candidates,
         licence,
@@ -93,7 +92,7 @@ async fn on_postgres(db: &Db, plan: BorrowPlan) -> Result<BorrowOutcome, StoreEr
     if active >= i64::from(max_loans) {
         return Ok(BorrowOutcome::LoanLimit);
     }
-    let mut taken = txn
+    let reserved = txn
         .query_one_raw(statement(
             "UPDATE holds SET state = 'fulfilled', updated_at = $3 \
              WHERE id = (SELECT id FROM holds WHERE patron_id = $1 AND title_id = $2 \
@@ -106,28 +105,35 @@ async fn on_postgres(db: &Db, plan: BorrowPlan) -> Result<BorrowOutcome, StoreEr
         .transpose()?
         .flatten()
         .map(LotId);
-    if taken.is_none() {
-        for lot in candidates {
-            if lots::take_copy(&txn, lot, now).await? {
-                taken = Some(lot);
-                break;
-            }
-        }
-    }
-    let Some(lot) = taken else {
-        return Ok(BorrowOutcome::NoCopy);
+    // A ready hold's copy is already counted on its lot; otherwise each candidate in
+    // turn, the copy taken in the same statement that inserts the loan.
+    let attempts: Vec<(LotId, bool)> = match reserved {
+        Some(lot) => vec![(lot, true)],
+        None => candidates.into_iter().map(|lot| (lot, false)).collect(),
     };
-    loan.lot_id = lot;
     let (licence_id, device_id, licence_token) = match &licence {
         Some(l) => (Some(l.id.0), Some(l.device_id.0), Some(l.token.clone())),
         None => (None, None, None),
     };
-    let made = txn
-        .query_one_raw(statement(
-            "WITH loan AS ( \
+    for (lot, already_counted) in attempts {
+        let take = if already_counted {
+            "SELECT $4::uuid AS id"
+        } else {
+            "UPDATE licence_lots SET active_loans = active_loans + 1, \
+               checkouts_left = CASE WHEN checkouts_left IS NULL THEN NULL \
+                                     ELSE checkouts_left - 1 END, \
+               updated_at = $7 \
+             WHERE id = $4 AND status = 'active' AND active_loans < copies \
+               AND (checkouts_left IS NULL OR checkouts_left > 0) \
+               AND (expires_at IS NULL OR expires_at > $7) \
+             RETURNING id"
+        };
+        let sql = format!(
+            "WITH lot AS ({take}), \
+             loan AS ( \
                INSERT INTO loans (id, patron_id, title_id, lot_id, library_id, request_id, \
                  started_at, ends_at, renewals, state, ended_at, ending_notified_at, updated_at) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 'active', NULL, NULL, $7) \
+               SELECT $1, $2, $3, lot.id, $5, $6, $7, $8, 0, 'active', NULL, NULL, $7 FROM lot \
                RETURNING id), \
              audit AS ( \
                INSERT INTO audit_events (id, at, actor_kind, actor_id, library_id, action, \
@@ -136,51 +142,61 @@ async fn on_postgres(db: &Db, plan: BorrowPlan) -> Result<BorrowOutcome, StoreEr
              licence AS ( \
                INSERT INTO licences (id, loan_id, device_id, issued_at, ends_at, token) \
                SELECT $11, loan.id, $12, $7, $8, $13 FROM loan WHERE $11::uuid IS NOT NULL) \
-             SELECT COUNT(*) FROM holds WHERE title_id = $3 AND state = 'waiting' \
-               AND (suspended_until IS NULL OR suspended_until <= $7)",
-            vec![
-                loan.id.0.into(),
-                loan.patron_id.0.into(),
-                loan.title_id.0.into(),
-                lot.0.into(),
-                loan.library_id.0.into(),
-                loan.request_id.into(),
-                now.into(),
-                loan.ends_at.into(),
-                uuid::Uuid::now_v7().into(),
-                detail.into(),
-                licence_id.into(),
-                device_id.into(),
-                licence_token.into(),
-            ],
-        ))
-        .await;
-    let waiting = match made {
-        Ok(row) => row
-            .map(|row| row.try_get_by_index::<i64>(0))
-            .transpose()?
-            .unwrap_or(0),
-        Err(err) => {
-            return match StoreError::from(err) {
-                StoreError::Duplicate(_) => Ok(BorrowOutcome::Duplicate),
-                // The only reference that can be missing is the licence's device.
-                StoreError::Db(e)
-                    if matches!(
-                        e.sql_err(),
-                        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
-                    ) =>
-                {
-                    Ok(BorrowOutcome::DeviceGone)
-                }
-                other => Err(other),
-            };
+             SELECT (SELECT id FROM lot), \
+               (SELECT COUNT(*) FROM holds WHERE title_id = $3 AND state = 'waiting' \
+                AND (suspended_until IS NULL OR suspended_until <= $7))"
+        );
+        let made = txn
+            .query_one_raw(statement(
+                &sql,
+                vec![
+                    loan.id.0.into(),
+                    loan.patron_id.0.into(),
+                    loan.title_id.0.into(),
+                    lot.0.into(),
+                    loan.library_id.0.into(),
+                    loan.request_id.into(),
+                    now.into(),
+                    loan.ends_at.into(),
+                    uuid::Uuid::now_v7().into(),
+                    detail.clone().into(),
+                    licence_id.into(),
+                    device_id.into(),
+                    licence_token.clone().into(),
+                ],
+            ))
+            .await;
+        let row = match made {
+            Ok(row) => row,
+            Err(err) => {
+                return match StoreError::from(err) {
+                    StoreError::Duplicate(_) => Ok(BorrowOutcome::Duplicate),
+                    // The only reference that can be missing is the licence's device.
+                    StoreError::Db(e)
+                        if matches!(
+                            e.sql_err(),
+                            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+                        ) =>
+                    {
+                        Ok(BorrowOutcome::DeviceGone)
+                    }
+                    other => Err(other),
+                };
+            }
+        };
+        let Some(row) = row else { continue };
+        let taken: Option<uuid::Uuid> = row.try_get_by_index(0)?;
+        if taken.is_none() {
+            continue;
         }
-    };
-    txn.commit().await?;
-    Ok(BorrowOutcome::Made {
-        lot,
-        waiting: u64::try_from(waiting).unwrap_or(0),
-    })
+        let waiting: i64 = row.try_get_by_index(1)?;
+        txn.commit().await?;
+        return Ok(BorrowOutcome::Made {
+            lot,
+            waiting: u64::try_from(waiting).unwrap_or(0),
+        });
+    }
+    Ok(BorrowOutcome::NoCopy)
 }
 
 /// A time as sqlx writes it into SQLite (so string comparisons in SQL agree).
