@@ -325,6 +325,33 @@ impl TestApp {
         reply.id()
     }
 
+    /// Enrols a device for a reader through the real protocol exchange; returns the
+    /// device id and the device key the app would keep.
+    pub async fn enrol_device(
+        &self,
+        token: &str,
+        name: &str,
+    ) -> (uuid::Uuid, jieyue_protocol::DeviceKey) {
+        let keys: jieyue_protocol::KeySet =
+            serde_json::from_value(self.get("/.well-known/jieyue/keys", None).await.body)
+                .expect("jwks");
+        let device_id = uuid::Uuid::new_v4();
+        let (client, request) =
+            jieyue_protocol::enrolment::ClientEnrolment::start(device_id, name).expect("start");
+        let reply = self
+            .post(
+                "/api/v1/me/devices",
+                Some(token),
+                serde_json::to_value(&request).expect("json"),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        let (key, _) = client
+            .finish(reply.body["reply"].as_str().expect("reply"), &keys)
+            .expect("finish");
+        (device_id, key)
+    }
+
     /// Logs a patron in (raw reply).
     pub async fn patron_login(&self, library_code: &str, card: &str, password: &str) -> Reply {
         self.post(

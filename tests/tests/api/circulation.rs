@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use futures_util::future::BoxFuture;
-use jieyue_protocol::enrolment::ClientEnrolment;
-use jieyue_protocol::{DeviceKey, KeySet};
+use jieyue_protocol::KeySet;
 use jieyue_server::clock::ManualClock;
 use jieyue_server::domain::{LibraryScope, LoanId, LotId, PatronId};
 use jieyue_server::service::{self, CopyFreedListener, Ctx};
@@ -16,25 +15,6 @@ use jieyue_tests::{Reply, TestApp, TwoLibraries, both_backends};
 use reqwest::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
-
-async fn enrol(app: &TestApp, token: &str) -> (Uuid, DeviceKey) {
-    let keys: KeySet =
-        serde_json::from_value(app.get("/.well-known/jieyue/keys", None).await.body).expect("jwks");
-    let device_id = Uuid::new_v4();
-    let (client, request) = ClientEnrolment::start(device_id, "手机").expect("start");
-    let reply = app
-        .post(
-            "/api/v1/me/devices",
-            Some(token),
-            serde_json::to_value(&request).expect("json"),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
-    let (key, _) = client
-        .finish(reply.body["reply"].as_str().expect("reply"), &keys)
-        .expect("finish");
-    (device_id, key)
-}
 
 async fn borrow_with(
     app: &TestApp,
@@ -55,7 +35,7 @@ async fn one_request_makes_a_readable_loan(app: TestApp) {
     let world = TwoLibraries::create(&app).await;
     let title = app.title_with_copies(&world, "zh/lunyu.epub", 2).await;
     let reader = app.patron_token("city", "C1").await;
-    let (phone, phone_key) = enrol(&app, &reader).await;
+    let (phone, phone_key) = app.enrol_device(&reader, "手机").await;
     let request = Uuid::new_v4();
 
     let loan = borrow_with(&app, &reader, &title, request, Some(phone)).await;
@@ -107,7 +87,7 @@ async fn concurrent_fetches_of_one_licence_give_one_licence(app: TestApp) {
     let world = TwoLibraries::create(&app).await;
     let title = app.title_with_copies(&world, "zh/daxue.epub", 1).await;
     let reader = app.patron_token("city", "C1").await;
-    let (phone, _) = enrol(&app, &reader).await;
+    let (phone, _) = app.enrol_device(&reader, "手机").await;
     let loan = borrow_with(&app, &reader, &title, Uuid::new_v4(), None).await;
     assert_eq!(loan.status, StatusCode::CREATED);
     let path = format!("/api/v1/me/loans/{}/licence?device={phone}", loan.id());
@@ -332,34 +312,32 @@ async fn the_database_refuses_a_copy_of_an_expired_suspended_or_full_lot(app: Te
             taken
         }
     };
+    let save = |row: &jieyue_server::domain::Lot| {
+        let (ctx, row) = (&ctx, row.clone());
+        async move {
+            let txn = ctx.db.begin_write().await.expect("begin");
+            jieyue_server::store::lots::update_lot(&txn, &row, now)
+                .await
+                .expect("update");
+            txn.commit().await.expect("commit");
+        }
+    };
     // Whatever a cached view of the lot says, the database checks the lot itself.
     let mut row = jieyue_server::store::lots::lot(ctx.db.reader(), lot)
         .await
         .expect("read")
         .expect("lot");
     row.expires_at = Some(now + Duration::hours(1));
-    let txn = ctx.db.begin_write().await.expect("begin");
-    jieyue_server::store::lots::update_lot(&txn, &row, now)
-        .await
-        .expect("update");
-    txn.commit().await.expect("commit");
+    save(&row).await;
     assert!(
         !take(now + Duration::hours(1)).await,
         "expired at its expiry"
     );
     row.status = jieyue_server::domain::LotStatus::Suspended;
-    let txn = ctx.db.begin_write().await.expect("begin");
-    jieyue_server::store::lots::update_lot(&txn, &row, now)
-        .await
-        .expect("update");
-    txn.commit().await.expect("commit");
+    save(&row).await;
     assert!(!take(now).await, "suspended");
     row.status = jieyue_server::domain::LotStatus::Active;
-    let txn = ctx.db.begin_write().await.expect("begin");
-    jieyue_server::store::lots::update_lot(&txn, &row, now)
-        .await
-        .expect("update");
-    txn.commit().await.expect("commit");
+    save(&row).await;
     assert!(take(now).await, "the one copy");
     assert!(!take(now).await, "no second copy");
     drop((ctx, data));

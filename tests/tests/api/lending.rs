@@ -4,10 +4,10 @@
 use std::io::Cursor;
 
 use chrono::Duration;
+use jieyue_protocol::KeySet;
 use jieyue_protocol::enrolment::ClientEnrolment;
 use jieyue_protocol::package::PackageReader;
 use jieyue_protocol::status::LicenceStatus;
-use jieyue_protocol::{DeviceKey, KeySet};
 use jieyue_tests::{PASSWORD, Reply, TestApp, TwoLibraries, both_backends};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -22,32 +22,12 @@ async fn borrow(app: &TestApp, token: &str, title: &str) -> Reply {
     .await
 }
 
-/// Enrols a device through the real protocol exchange; returns its id and key.
-async fn enrol(app: &TestApp, token: &str, name: &str) -> (Uuid, DeviceKey) {
-    let keys: KeySet =
-        serde_json::from_value(app.get("/.well-known/jieyue/keys", None).await.body).expect("jwks");
-    let device_id = Uuid::new_v4();
-    let (client, request) = ClientEnrolment::start(device_id, name).expect("start");
-    let reply = app
-        .post(
-            "/api/v1/me/devices",
-            Some(token),
-            serde_json::to_value(&request).expect("json"),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
-    let (key, _) = client
-        .finish(reply.body["reply"].as_str().expect("reply"), &keys)
-        .expect("finish");
-    (device_id, key)
-}
-
 async fn a_loan_gives_a_licence_that_opens_the_package_on_that_device_only(app: TestApp) {
     let world = TwoLibraries::create(&app).await;
     let title = app.title_with_copies(&world, "zh/lunyu.epub", 2).await;
     let reader = app.patron_token("city", "C1").await;
-    let (phone, phone_key) = enrol(&app, &reader, "王小明的手机").await;
-    let (tablet, tablet_key) = enrol(&app, &reader, "平板").await;
+    let (phone, phone_key) = app.enrol_device(&reader, "王小明的手机").await;
+    let (tablet, tablet_key) = app.enrol_device(&reader, "平板").await;
 
     let loan = borrow(&app, &reader, &title).await;
     assert_eq!(loan.status, StatusCode::CREATED, "{loan:?}");
@@ -401,7 +381,7 @@ async fn rules_decide_loan_length_limits_and_devices(app: TestApp) {
     );
 
     // One device; re-enrolling it is fine, a second is not.
-    enrol(&app, &reader, "phone").await;
+    app.enrol_device(&reader, "phone").await;
     let keys_request = ClientEnrolment::start(Uuid::new_v4(), "tablet")
         .expect("start")
         .1;
@@ -475,7 +455,7 @@ async fn loans_expire_at_their_end_and_staff_revoke_in_scope(app: TestApp) {
     let world = TwoLibraries::create(&app).await;
     let title = app.title_with_copies(&world, "zh/daxue.epub", 1).await;
     let reader = app.patron_token("city", "C1").await;
-    let (device, _) = enrol(&app, &reader, "phone").await;
+    let (device, _) = app.enrol_device(&reader, "phone").await;
     let loan = borrow(&app, &reader, &title).await.id();
     let licence = app
         .get(
@@ -711,7 +691,7 @@ async fn staff_and_readers_only_see_their_own_lending_data(app: TestApp) {
     );
     // Devices of another library's reader are not the county's to see or remove.
     let reader = app.patron_token("city", "C1").await;
-    let (device, _) = enrol(&app, &reader, "phone").await;
+    let (device, _) = app.enrol_device(&reader, "phone").await;
     let path = format!("/api/v1/admin/patrons/{}/devices", world.city_patron);
     assert_eq!(
         app.get(&path, Some(&county_manager)).await.status,
