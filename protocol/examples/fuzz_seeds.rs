@@ -48,7 +48,7 @@ fn main() {
     write(&out, "licence_parse", "licence-token", licence.as_bytes());
 
     // package_reader opens packages under the content key [4; 32].
-    let epub = std::fs::read(root.join("../../shared/corpus/zh/daxue.epub")).expect("corpus");
+    let epub = std::fs::read(root.join("../testdata/corpus/zh/daxue.epub")).expect("corpus");
     let (package, _) = encrypt_epub(
         Cursor::new(epub),
         Cursor::new(Vec::new()),

@@ -58,7 +58,7 @@ fn flip(token: &str, part: usize, bit: usize) -> String {
 fn small_package() -> (Vec<u8>, ContentKey) {
     let key = ContentKey::from_bytes([3; 32]);
     let epub = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/zh/daxue.epub"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/corpus/zh/daxue.epub"),
     )
     .expect("corpus book");
     let (out, _) = package::encrypt_epub(

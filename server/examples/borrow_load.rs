@@ -107,7 +107,7 @@ async fn main() {
     )
     .await;
     let library = library["id"].as_str().expect("id").to_owned();
-    let epub = std::fs::read("../shared/corpus/zh/daxue.epub")
+    let epub = std::fs::read("testdata/corpus/zh/daxue.epub")
         .expect("corpus book (run from the repository root)");
     let form = reqwest::multipart::Form::new().part(
         "file",

@@ -41,7 +41,7 @@ fn rezip(path: &PathBuf) -> usize {
 async fn main() {
     let corpus = std::env::args()
         .nth(1)
-        .map_or_else(|| PathBuf::from("../shared/corpus"), PathBuf::from);
+        .map_or_else(|| PathBuf::from("testdata/corpus"), PathBuf::from);
     let rounds: usize = std::env::args()
         .nth(2)
         .and_then(|a| a.parse().ok())

@@ -374,10 +374,10 @@ impl TestApp {
     }
 }
 
-/// A book from the shared corpus.
+/// A book from the test corpus (`testdata/corpus`).
 pub fn corpus(relative: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus")
+        .join("../testdata/corpus")
         .join(relative)
 }
 

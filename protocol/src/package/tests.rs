@@ -12,7 +12,7 @@ use super::*;
 use crate::crypto::ContentKey;
 
 pub(crate) fn corpus_books() -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/corpus");
     let mut books = Vec::new();
     for dir in ["epub3", "zh"] {
         let dir = root.join(dir);

@@ -40,7 +40,7 @@ pub enum Command {
         #[arg(long, default_value = "./data/demo")]
         data_dir: PathBuf,
         /// EPUBs to put in the demo catalogue (files or directories).
-        #[arg(long, default_value = "../shared/corpus")]
+        #[arg(long, default_value = "testdata/corpus")]
         books: Vec<PathBuf>,
     },
     /// Ingest EPUB files (or directories of them) into the catalogue, on all cores.

@@ -1,5 +1,5 @@
 //! Every OPDS feed and publication validates against the official OPDS 2.0 schemas in
-//! `../shared/schemas`, resolved locally (no network).
+//! `testdata/schemas`, resolved locally (no network).
 
 use std::path::PathBuf;
 
@@ -33,7 +33,7 @@ impl jsonschema::Retrieve for LocalSchemas {
 }
 
 fn validator(schema: &str) -> jsonschema::Validator {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/schemas");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/schemas");
     let document: Value = serde_json::from_str(
         &std::fs::read_to_string(root.join("opds").join(schema)).expect("schema file"),
     )

@@ -165,7 +165,7 @@ mod tests {
 
     fn corpus(name: &str) -> std::path::PathBuf {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/corpus")
+            .join("../testdata/corpus")
             .join(name)
     }
 
