@@ -51,7 +51,7 @@ impl Http {
         // installed one (then this does nothing).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls_config()?)
+            .use_preconfigured_tls(tls_config()?)
             .connect_timeout(CONNECT_TIMEOUT)
             .read_timeout(READ_TIMEOUT)
             .user_agent(concat!("jieyue-client/", env!("CARGO_PKG_VERSION")))

@@ -60,19 +60,31 @@ impl Blobs {
     }
 
     /// A store from a URL: `file:///path`, or `s3://bucket/prefix` (with the `s3`
-    /// feature; credentials and endpoint from the usual `AWS_*` variables).
+    /// feature; endpoint, region, credentials and addressing style from the usual
+    /// `AWS_*` variables, see `docs/configuration.md`).
     pub fn from_url(url: &str) -> Result<Self, BlobError> {
         if let Some(path) = url.strip_prefix("file://") {
             return Self::local(Path::new(path));
         }
         #[cfg(feature = "s3")]
         if url.starts_with("s3://") {
+            // object_store's HTTP client has rustls without a provider of its own.
+            let _ = rustls::crypto::ring::default_provider().install_default();
             let store = object_store::aws::AmazonS3Builder::from_env()
                 .with_url(url)
                 .build()?;
-            return Ok(Self {
-                store: Arc::new(store),
-            });
+            // The builder keeps only the bucket of `s3://bucket/prefix`: the prefix is ours.
+            let prefix = url
+                .strip_prefix("s3://")
+                .and_then(|rest| rest.split_once('/'))
+                .map(|(_, prefix)| prefix.trim_matches('/'))
+                .unwrap_or_default();
+            let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+                Arc::new(store)
+            } else {
+                Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
+            };
+            return Ok(Self { store });
         }
         Err(BlobError::Config(format!(
             "unsupported storage URL {url:?} (file:// always; s3:// when built with the `s3` feature)"

@@ -126,34 +126,13 @@ fn package_path(href: &str) -> String {
     xhtml::percent_decode(href.trim_start_matches('/'))
 }
 
-fn media_type_by_extension(path: &str) -> &'static str {
-    let ext = path
-        .rsplit('.')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    match ext.as_str() {
-        "xhtml" | "xht" => "application/xhtml+xml",
-        "html" | "htm" => "text/html",
-        "css" => "text/css",
-        "js" => "application/javascript",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "svg" => "image/svg+xml",
-        "ttf" => "font/ttf",
-        "otf" => "font/otf",
-        "woff" => "font/woff",
-        "woff2" => "font/woff2",
-        "mp3" => "audio/mpeg",
-        "mp4" | "m4v" => "video/mp4",
-        "ncx" => "application/x-dtbncx+xml",
-        "opf" => "application/oebps-package+xml",
-        "smil" => "application/smil+xml",
-        "xml" => "application/xml",
-        _ => "application/octet-stream",
-    }
+/// For a resource the package manifest does not list: the media type its extension
+/// usually means.
+fn media_type_by_extension(path: &str) -> String {
+    mime_guess::from_path(path)
+        .first_raw()
+        .unwrap_or("application/octet-stream")
+        .to_owned()
 }
 
 impl Client {
@@ -328,7 +307,7 @@ impl Book {
         self.media_types
             .get(&path)
             .cloned()
-            .unwrap_or_else(|| media_type_by_extension(&path).to_owned())
+            .unwrap_or_else(|| media_type_by_extension(&path))
     }
 
     fn with_reader<T>(

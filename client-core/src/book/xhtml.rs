@@ -183,27 +183,12 @@ fn normalise(path: &str) -> String {
     parts.join("/")
 }
 
-/// Decodes `%XX` escapes (invalid ones are kept as they are).
+/// Decodes `%XX` escapes (invalid ones are kept as they are, bytes that are not UTF-8
+/// become U+FFFD).
 pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (
-                (bytes[i + 1] as char).to_digit(16),
-                (bytes[i + 2] as char).to_digit(16),
-            )
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// HTML named entities that XHTML books use without declaring them.

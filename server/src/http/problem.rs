@@ -204,10 +204,20 @@ impl From<ServiceError> for ApiError {
                     "the change conflicts with existing data",
                 )
             }
+            ServiceError::Blob(blob) => {
+                // The object store failed or refused (an S3 outage, a bucket that denies
+                // writes, an object gone missing): the operator reads the log; the caller
+                // learns that storage, not the request, is at fault.
+                tracing::error!(error = %ErrorChain(&blob), "object storage failed");
+                Self::new(
+                    ProblemType::Unavailable,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the book storage is not available right now; please try again later",
+                )
+            }
             internal @ (ServiceError::Store(_)
             | ServiceError::Task(_)
             | ServiceError::Io(_)
-            | ServiceError::Blob(_)
             | ServiceError::Search(_)
             | ServiceError::Internal { .. }
             | ServiceError::Bug(_)) => {

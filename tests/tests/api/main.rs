@@ -20,6 +20,7 @@ mod openapi;
 mod patrons;
 mod positions;
 mod reports;
+mod s3;
 mod scope;
 mod staff;
 mod webhooks;
