@@ -5,6 +5,7 @@ pub mod extract;
 pub mod problem;
 pub mod request_context;
 pub mod routes;
+pub mod web;
 
 use std::any::Any;
 use std::sync::OnceLock;
@@ -170,6 +171,7 @@ pub fn router(state: AppState, max_body_bytes: usize, max_upload_bytes: usize) -
         .layer(DefaultBodyLimit::max(max_upload_bytes));
     let (router, _) = documented_routes().merge(uploads).split_for_parts();
     router
+        .merge(web::routes())
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))

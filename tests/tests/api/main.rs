@@ -10,6 +10,7 @@ mod catalogue;
 mod circulation;
 mod conventions;
 mod holds;
+mod home;
 mod ingest;
 mod keys;
 mod lending;
