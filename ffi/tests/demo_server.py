@@ -1,6 +1,8 @@
 """Starts `jieyue demo` on a free port for the binding tests and prints its URL.
 
-Usage: demo_server.py JIEYUE_BINARY DATA_DIR BOOKS_DIR PID_FILE
+Usage: demo_server.py JIEYUE_BINARY DATA_DIR BOOKS PID_FILE [WORKING_DIR]
+BOOKS is a file or folder of EPUBs, or `-` for the demo's own collection (the
+repository's testdata, found from WORKING_DIR, which defaults to the current one).
 The server keeps running in the background (its pid goes to PID_FILE); the URL of the
 running server is printed on stdout once it is listening.
 """
@@ -12,14 +14,19 @@ import sys
 import time
 
 binary, data_dir, books, pid_file = sys.argv[1:5]
+working_dir = sys.argv[5] if len(sys.argv) > 5 else None
 log = open(os.path.join(data_dir, "server.log"), "w")
 env = dict(os.environ, JIEYUE_BIND="127.0.0.1:0", JIEYUE_LOG="warn")
+command = [binary, "demo", "--data-dir", data_dir]
+if books != "-":
+    command += ["--books", books]
 server = subprocess.Popen(
-    [binary, "demo", "--data-dir", data_dir, "--books", books],
+    command,
     stdout=subprocess.PIPE,
     stderr=log,
     text=True,
     env=env,
+    cwd=working_dir,
 )
 with open(pid_file, "w") as f:
     f.write(str(server.pid))

@@ -1,9 +1,11 @@
 //! Extractors whose rejections are problem documents, and the bearer-token extractors.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use jieyue_protocol::problem::ProblemType;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -33,6 +35,72 @@ where
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Multipart` with problem-document rejections: a body that is not
+/// `multipart/form-data` is a 415, a multipart body without a usable boundary a 400.
+pub struct Multipart(pub axum::extract::Multipart);
+
+impl<S> FromRequest<S> for Multipart
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let declared_multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| {
+                value
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/form-data")
+            });
+        match axum::extract::Multipart::from_request(req, state).await {
+            Ok(multipart) => Ok(Self(multipart)),
+            Err(_) if !declared_multipart => Err(ApiError::new(
+                ProblemType::MalformedRequest,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "expected a multipart/form-data body",
+            )),
+            Err(rejection) => Err(ApiError::new(
+                ProblemType::MalformedRequest,
+                StatusCode::BAD_REQUEST,
+                rejection.body_text(),
+            )),
+        }
+    }
+}
+
+/// The whole body as bytes, with problem-document rejections (a body over the route's
+/// limit is a 413 `payload-too-large`).
+pub struct RawBody(pub Bytes);
+
+impl<S> FromRequest<S> for RawBody
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(Self(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new(
+                    ProblemType::PayloadTooLarge,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the request body is larger than the server accepts",
+                ))
+            }
+            Err(rejection) => Err(ApiError::new(
+                ProblemType::MalformedRequest,
+                rejection.status(),
+                rejection.body_text(),
+            )),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! OpenAPI document. Handlers only extract, call one service function, and map.
 
 pub mod extract;
+mod openapi;
 pub mod problem;
 pub mod request_context;
 pub mod routes;
@@ -16,8 +17,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::catch_panic::CatchPanicLayer;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -45,7 +45,6 @@ pub struct AppState {
                        documents (`application/problem+json`) with stable `type` URNs.",
         license(name = "Apache-2.0"),
     ),
-    modifiers(&BearerAuth),
     components(schemas(jieyue_protocol::problem::Problem, jieyue_protocol::problem::FieldError)),
     tags(
         (name = "reader", description = "Patrons: login and their own account"),
@@ -58,18 +57,6 @@ pub struct AppState {
     )
 )]
 struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
-    }
-}
 
 /// Every documented route. The OpenAPI document is generated from this very list, so a
 /// route cannot exist without being documented.
@@ -133,11 +120,13 @@ fn documented_routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of this server.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented_routes()
+    let mut document = documented_routes()
         .routes(routes!(admin_titles::upload))
         .routes(routes!(admin_titles::replace_cover))
         .split_for_parts()
-        .1
+        .1;
+    utoipa::Modify::modify(&openapi::CommonAnswers, &mut document);
+    document
 }
 
 /// This OpenAPI 3.1 document.

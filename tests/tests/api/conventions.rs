@@ -191,3 +191,67 @@ async fn ready_answers_503_when_the_database_is_gone() {
             .contains("postgres")
     );
 }
+
+/// Upload answers are problem documents too: an EPUB posted raw instead of as a
+/// multipart form (415), a multipart body without a boundary (400), a cover larger than
+/// the upload limit (413).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_rejections_are_problem_documents() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut config = jieyue_tests::test_config(jieyue_tests::Backend::Sqlite, data.path()).await;
+    config.max_upload_bytes = 64 * 1024;
+    let app = TestApp::spawn_with(config, data).await;
+    let admin = app.admin_token().await;
+    let id = app.upload_corpus(&admin, "zh/daxue.epub").await;
+
+    let send =
+        |method: reqwest::Method, path: String, content_type: &'static str, body: Vec<u8>| {
+            let request = app
+                .client
+                .request(method, format!("{}{path}", app.base))
+                .bearer_auth(&admin)
+                .header("content-type", content_type)
+                .body(body);
+            async move { TestApp::reply(request.send().await.expect("sent")).await }
+        };
+    let epub = std::fs::read(jieyue_tests::corpus("zh/daxue.epub")).expect("corpus");
+    let cases = [
+        (
+            send(
+                reqwest::Method::POST,
+                "/api/v1/admin/titles".into(),
+                "application/epub+zip",
+                epub,
+            )
+            .await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "malformed-request",
+        ),
+        (
+            send(
+                reqwest::Method::POST,
+                "/api/v1/admin/titles".into(),
+                "multipart/form-data",
+                b"--x\r\n".to_vec(),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "malformed-request",
+        ),
+        (
+            send(
+                reqwest::Method::PUT,
+                format!("/api/v1/admin/titles/{id}/cover"),
+                "image/png",
+                vec![0u8; 200 * 1024],
+            )
+            .await,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+        ),
+    ];
+    for (reply, status, problem) in cases {
+        assert_eq!(reply.status, status, "{reply:?}");
+        assert_eq!(reply.problem(), problem, "{reply:?}");
+    }
+}

@@ -2,7 +2,7 @@
 //! Consortium admins and library managers may change the catalogue; every staff member
 //! may look.
 
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use jieyue_protocol::api::TitleDetails;
 use jieyue_protocol::problem::Problem;
@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::catalog::details;
 use crate::domain::{FieldError, Invalid, TitleId};
 use crate::http::AppState;
-use crate::http::extract::{Json, Path, StaffAuth};
+use crate::http::extract::{Json, Multipart, Path, RawBody, StaffAuth};
 use crate::http::problem::ApiError;
 use crate::service::Actor;
 use crate::service::Error as ServiceError;
@@ -92,7 +92,7 @@ fn ingest_error(err: IngestError) -> ApiError {
 pub async fn upload(
     State(state): State<AppState>,
     auth: StaffAuth,
-    mut multipart: Multipart,
+    Multipart(mut multipart): Multipart,
 ) -> Result<(StatusCode, Json<UploadResult>), ApiError> {
     let path = ingest::upload_path(&state.ctx, &auth.staff).await?;
     let mut saved = false;
@@ -210,7 +210,7 @@ pub async fn replace_cover(
     auth: StaffAuth,
     Path(id): Path<Uuid>,
     headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<AdminTitle>, ApiError> {
     let media_type = headers
         .get(axum::http::header::CONTENT_TYPE)
