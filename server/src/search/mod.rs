@@ -2,7 +2,7 @@
 //! it.
 //!
 //! Each server replica keeps its own index in its data directory and follows the
-//! `catalogue_changes` log: [`SearchIndex::catch_up`] applies every change after the
+//! `catalogue_changes` log: `service::catalogue::sync_search` applies every change after the
 //! last sequence number it applied (stored next to the index), so replicas converge
 //! without talking to each other, and `jieyue reindex` rebuilds from scratch.
 
