@@ -32,7 +32,7 @@ async fn the_home_page_says_what_the_server_is_with_links_that_work(app: TestApp
     let (headers, zh) = page(&app, "/", "zh-CN,zh;q=0.9").await;
     assert_eq!(headers["content-type"], "text/html; charset=utf-8");
     assert!(zh.contains("<html lang=\"zh-CN\">"), "{zh}");
-    assert!(zh.contains("借阅电子书借阅服务器"));
+    assert!(zh.contains("借阅 · 电子书借阅服务器"));
     assert!(zh.contains("淳安县图书馆"), "member libraries are listed");
     assert!(zh.contains(env!("CARGO_PKG_VERSION")));
     let csp = headers["content-security-policy"].to_str().expect("csp");
