@@ -352,7 +352,7 @@ pub(crate) enum RangeRequest {
 /// What a `Range` header asks (RFC 9110 §14.1.2, parsed by `http-range-header`). We
 /// serve one range. Several ranges, overlapping ones, anything unparsable and a suffix
 /// longer than the object get the whole object (a server may always ignore `Range`);
-/// a range that starts past the end is unsatisfiable.
+/// a range that starts past the end, or ends before it starts, is unsatisfiable.
 pub(crate) fn parse_range(header: Option<&str>, size: u64) -> RangeRequest {
     use http_range_header::RangeUnsatisfiableError as Refused;
     let Some(parsed) = header.and_then(|h| http_range_header::parse_range_header(h).ok()) else {
@@ -477,7 +477,8 @@ mod tests {
         assert_eq!(parse_range(Some("bytes=-0"), 100), Full);
         assert_eq!(parse_range(Some("bytes=0-1,5-6"), 100), Full);
         assert_eq!(parse_range(Some("bytes=0-10,5-6"), 100), Full);
-        assert_eq!(parse_range(Some("bytes=9-0"), 100), Full);
+        // Reversed (last before first): refused, as http-range-header does.
+        assert_eq!(parse_range(Some("bytes=9-0"), 100), Unsatisfiable);
         assert_eq!(parse_range(Some("items=0-1"), 100), Full);
         assert_eq!(parse_range(Some("bytes=x-1"), 100), Full);
     }
