@@ -456,39 +456,52 @@ pub async fn revoke(ctx: &Ctx, actor: &crate::domain::Staff, loan_id: LoanId) ->
 /// A reader renews a loan: refused when it has ended, has no renewals left, or others
 /// wait for the title.
 pub async fn renew(ctx: &Ctx, patron: &Patron, loan_id: LoanId) -> Result<LoanSummary> {
-    let loan = own_loan(ctx, patron, loan_id).await?;
+    // A block (or an expired card) stops renewals as it stops new loans.
+    check_may_borrow(patron, ctx.clock.now())?;
     let rules = rules_for(ctx, patron.library_id, &patron.category).await?;
-    let now = ctx.clock.now();
-    let waiting = holds::active_waiting_count(ctx.db.reader(), loan.title_id, now).await? > 0;
-    loan.may_renew(&rules, waiting).map_err(|why| {
-        Error::Refused(match why {
-            RenewalRefusal::LoanEnded => Refusal::LoanEnded,
-            RenewalRefusal::NoRenewalsLeft => Refusal::RenewalLimit,
-            RenewalRefusal::OthersWaiting => Refusal::OthersWaiting,
-        })
-    })?;
-    let new_end = loan.renewed_end(&rules);
-    let txn = ctx.db.begin_write().await?;
-    if !loans::extend_loan(&txn, loan.id, new_end, now).await? {
-        return Err(Error::Refused(Refusal::LoanEnded));
+    // Concurrent renewals of one loan: each extends only the loan it read (compare and
+    // swap on the renewal count), so the limit holds; a loser reads again and decides
+    // anew (renewed by the winner, or out of renewals).
+    for _ in 0..RENEW_ATTEMPTS {
+        let loan = own_loan(ctx, patron, loan_id).await?;
+        let now = ctx.clock.now();
+        let waiting = holds::active_waiting_count(ctx.db.reader(), loan.title_id, now).await? > 0;
+        loan.may_renew(&rules, waiting).map_err(|why| {
+            Error::Refused(match why {
+                RenewalRefusal::LoanEnded => Refusal::LoanEnded,
+                RenewalRefusal::NoRenewalsLeft => Refusal::RenewalLimit,
+                RenewalRefusal::OthersWaiting => Refusal::OthersWaiting,
+            })
+        })?;
+        let new_end = loan.renewed_end(&rules);
+        let txn = ctx.db.begin_write().await?;
+        if !loans::extend_loan(&txn, loan.id, loan.renewals, new_end, now).await? {
+            continue; // the transaction rolls back as it drops
+        }
+        audit::record(
+            &txn,
+            AuditEntry {
+                actor: Actor::Patron(patron.id),
+                library_id: Some(loan.library_id),
+                action: "loan.renew",
+                target_kind: "loan",
+                target_id: Some(loan.id.0),
+                detail: Some(json!({ "ends_at": new_end })),
+            },
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        let renewed = own_loan(ctx, patron, loan.id).await?;
+        return summarise(ctx, renewed, &rules).await;
     }
-    audit::record(
-        &txn,
-        AuditEntry {
-            actor: Actor::Patron(patron.id),
-            library_id: Some(loan.library_id),
-            action: "loan.renew",
-            target_kind: "loan",
-            target_id: Some(loan.id.0),
-            detail: Some(json!({ "ends_at": new_end })),
-        },
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    let renewed = own_loan(ctx, patron, loan.id).await?;
-    summarise(ctx, renewed, &rules).await
+    Err(Error::Conflict(
+        "the loan changed while it was being renewed; please try again".into(),
+    ))
 }
+
+/// How often a renewal that lost a race reads the loan again before giving up.
+const RENEW_ATTEMPTS: usize = 8;
 
 /// Expires every loan whose end has passed, freeing its copy. Idempotent: a loan ended
 /// by someone else in the meantime is skipped. Returns how many expired.

@@ -155,6 +155,7 @@ pub async fn end_loan(
 pub async fn extend_loan(
     conn: &impl ConnectionTrait,
     id: LoanId,
+    renewals_seen: u32,
     ends_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<bool> {
@@ -172,6 +173,9 @@ pub async fn extend_loan(
         .col_expr(loan::Column::UpdatedAt, Expr::val(now))
         .filter(loan::Column::Id.eq(id.0))
         .filter(loan::Column::State.eq(ACTIVE))
+        // Compare and swap: only the renewal that saw this count (and so this end)
+        // extends the loan; a concurrent one finds the count moved and checks again.
+        .filter(loan::Column::Renewals.eq(i32::try_from(renewals_seen).unwrap_or(i32::MAX)))
         .exec(conn)
         .await?;
     Ok(result.rows_affected == 1)

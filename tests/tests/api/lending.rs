@@ -420,7 +420,10 @@ async fn rules_decide_loan_length_limits_and_devices(app: TestApp) {
 async fn blocked_and_expired_cards_cannot_borrow(app: TestApp) {
     let world = TwoLibraries::create(&app).await;
     let title = app.title_with_copies(&world, "zh/daxue.epub", 2).await;
+    let already = app.title_with_copies(&world, "zh/lunyu.epub", 2).await;
     let reader = app.patron_token("city", "C1").await;
+    let (device, _) = app.enrol_device(&reader, "phone").await;
+    let loan = borrow(&app, &reader, &already).await.id();
     app.post(
         &format!("/api/v1/admin/patrons/{}/block", world.city_patron),
         Some(&world.city_librarian),
@@ -432,6 +435,37 @@ async fn blocked_and_expired_cards_cannot_borrow(app: TestApp) {
         (blocked.status, blocked.problem()),
         (StatusCode::FORBIDDEN, "patron-blocked".to_owned())
     );
+    // A block stops renewals and holds too; what is already lent can still be read
+    // (its licence fetched) until it ends or the library revokes it.
+    let renew = app
+        .post(
+            &format!("/api/v1/me/loans/{loan}/renew"),
+            Some(&reader),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (renew.status, renew.problem()),
+        (StatusCode::FORBIDDEN, "patron-blocked".to_owned())
+    );
+    let hold = app
+        .post(
+            "/api/v1/me/holds",
+            Some(&reader),
+            json!({ "title_id": title }),
+        )
+        .await;
+    assert_eq!(
+        (hold.status, hold.problem()),
+        (StatusCode::FORBIDDEN, "patron-blocked".to_owned())
+    );
+    let licence = app
+        .get(
+            &format!("/api/v1/me/loans/{loan}/licence?device={device}"),
+            Some(&reader),
+        )
+        .await;
+    assert_eq!(licence.status, StatusCode::OK, "{licence:?}");
     app.post(
         &format!("/api/v1/admin/patrons/{}/unblock", world.city_patron),
         Some(&world.city_librarian),
@@ -787,7 +821,55 @@ async fn staff_and_readers_only_see_their_own_lending_data(app: TestApp) {
     );
 }
 
+/// Ten renewals of one loan at once, with a rule of two renewals: two succeed, the
+/// rest are refused, and the loan records two.
+async fn concurrent_renewals_stay_within_the_limit(app: TestApp) {
+    let world = TwoLibraries::create(&app).await;
+    let title = app.title_with_copies(&world, "zh/lunyu.epub", 1).await;
+    let rule = json!({ "library_id": world.city, "loan_days_default": 7, "loan_days_max": 10,
+        "max_loans": 3, "max_holds": 2, "renewals": 2, "renewal_days": 5, "pickup_hours": 48, "max_devices": 2 });
+    let set = app
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/admin/rules",
+            Some(&world.city_manager),
+            Some(rule),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::NO_CONTENT, "{set:?}");
+    let reader = app.patron_token("city", "C1").await;
+    let loan = borrow(&app, &reader, &title).await;
+    assert_eq!(loan.status, StatusCode::CREATED, "{loan:?}");
+    let (loan, first_end) = (loan.id(), loan.body["ends_at"].clone());
+
+    let path = format!("/api/v1/me/loans/{loan}/renew");
+    let attempts = (0..10).map(|_| app.post(&path, Some(&reader), json!({})));
+    let replies = futures_util::future::join_all(attempts).await;
+    let renewed = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    assert_eq!(renewed, 2, "{replies:?}");
+    for reply in replies.iter().filter(|r| r.status != StatusCode::OK) {
+        assert!(
+            matches!(reply.problem().as_str(), "renewal-limit" | "conflict"),
+            "{reply:?}"
+        );
+    }
+    let loans = app.get("/api/v1/me/loans", Some(&reader)).await;
+    let mine = &loans.body.as_array().expect("loans")[0];
+    assert_eq!(mine["renewals"], 2);
+    let ends = |v: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(v.as_str().expect("date")).expect("date")
+    };
+    assert_eq!(
+        ends(&mine["ends_at"]) - ends(&first_end),
+        Duration::days(10)
+    );
+}
+
 both_backends!(
+    concurrent_renewals_stay_within_the_limit,
     metered_lots_run_out_and_retired_lots_let_loans_finish,
     staff_and_readers_only_see_their_own_lending_data,
     a_loan_gives_a_licence_that_opens_the_package_on_that_device_only,
