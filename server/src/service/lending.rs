@@ -234,16 +234,23 @@ pub async fn borrow(ctx: &Ctx, patron: &Patron, request: BorrowRequest) -> Resul
     }
 }
 
-/// The loan an earlier attempt of the same request made, with its licence.
+/// The loan an earlier attempt of the same request made, with its licence. A request
+/// id that borrowed another title is a conflict, not that loan.
 async fn earlier_attempt(
     ctx: &Ctx,
     patron: &Patron,
     request_id: Uuid,
+    title: TitleId,
     device: Option<DeviceId>,
 ) -> Result<Option<Borrowed>> {
     let Some(loan) = loans::loan_by_request(ctx.db.reader(), patron.id, request_id).await? else {
         return Ok(None);
     };
+    if loan.title_id != title {
+        return Err(Error::Conflict(
+            "this request_id was used to borrow another title; use a new one for each loan".into(),
+        ));
+    }
     let licence = match device {
         Some(device) if loan.state == LoanState::Active => {
             Some(licence(ctx, patron, loan.id, device).await?)
@@ -264,13 +271,24 @@ async fn try_borrow(
     days: u32,
 ) -> Result<Attempt> {
     let now = loan.started_at;
-    let (request_id, device) = (loan.request_id, licence.map(|l| l.device_id));
+    let (request_id, title) = (loan.request_id, loan.title_id);
+    let device = licence.map(|l| l.device_id);
     let refuse = |refusal| async move {
         // A retried request whose loan was made meanwhile gets that loan.
-        match earlier_attempt(ctx, patron, request_id, device).await? {
-            Some(made) => Ok(Attempt::Made(made)),
-            None => Ok(Attempt::Refused(Error::Refused(refusal))),
+        if let Some(made) = earlier_attempt(ctx, patron, request_id, title, device).await? {
+            return Ok(Attempt::Made(made));
         }
+        // Holding the title already says more than "no copy" or "too many loans" (and
+        // a hold would be refused for it).
+        let refusal = match refusal {
+            Refusal::NoCopyAvailable | Refusal::LoanLimit
+                if loans::has_active_loan(ctx.db.reader(), patron.id, title).await? =>
+            {
+                Refusal::AlreadyBorrowed
+            }
+            other => other,
+        };
+        Ok(Attempt::Refused(Error::Refused(refusal)))
     };
     let candidates: Vec<_> = draw_order(lots_of_title, patron.library_id, now)
         .into_iter()

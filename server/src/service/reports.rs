@@ -216,18 +216,63 @@ pub async fn holds_without_copies(ctx: &Ctx, actor: &Staff) -> Result<Table> {
     })
 }
 
+/// A cell as text a spreadsheet will show rather than run: one that begins with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return (a formula, CSV injection) gets a leading
+/// apostrophe, as OWASP advises. Our numbers are never negative, so none is altered.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
 /// The table as CSV (RFC 4180, UTF-8 with a byte-order mark so spreadsheet programs
-/// read the Chinese right).
+/// read the Chinese right). Cells a spreadsheet would run as a formula are neutralised.
 pub fn to_csv(table: &Table) -> Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let internal = super::Error::internal("writing CSV");
     writer.write_record(&table.columns).map_err(internal)?;
     for row in &table.rows {
         writer
-            .write_record(row)
+            .write_record(row.iter().map(|cell| spreadsheet_safe(cell).into_owned()))
             .map_err(super::Error::internal("writing CSV"))?;
     }
     writer
         .into_inner()
         .map_err(|e| super::Error::internal("writing CSV")(e.into_error()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_exported_as_text() {
+        let table = Table {
+            columns: vec!["title", "loans"],
+            rows: vec![
+                vec![
+                    r#"=HYPERLINK("http://evil.example/x","click")"#.into(),
+                    "3".into(),
+                ],
+                vec!["+1".into(), "0".into()],
+                vec!["-2+3".into(), "0".into()],
+                vec!["@SUM(A1)".into(), "0".into()],
+                vec!["\tx".into(), "0".into()],
+                vec!["论语 = 经典".into(), "12".into()],
+            ],
+        };
+        let csv = String::from_utf8(to_csv(&table).expect("csv")).expect("utf-8");
+        let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+        assert_eq!(
+            lines[1],
+            r#""'=HYPERLINK(""http://evil.example/x"",""click"")",3"#
+        );
+        assert_eq!(lines[2], "'+1,0");
+        assert_eq!(lines[3], "'-2+3,0");
+        assert_eq!(lines[4], "'@SUM(A1),0");
+        assert_eq!(lines[5], "'\tx,0");
+        assert_eq!(lines[6], "论语 = 经典,12", "ordinary text is untouched");
+    }
 }

@@ -281,6 +281,34 @@ async fn a_double_click_gets_one_loan(app: TestApp) {
         )
         .await;
     assert_eq!(lots.body[0]["active_loans"], 1);
+
+    // The same request id for another title is a conflict, not the first loan again.
+    let other = app.title_with_copies(&world, "zh/daxue.epub", 1).await;
+    let reused = app
+        .post(
+            "/api/v1/me/loans",
+            Some(&reader),
+            json!({ "title_id": other, "request_id": request_id }),
+        )
+        .await;
+    assert_eq!(
+        (reused.status, reused.problem()),
+        (StatusCode::CONFLICT, "conflict".to_owned()),
+        "{reused:?}"
+    );
+
+    // Holding the title while every copy is out: "already borrowed", not "place a hold".
+    let single = app.title_with_copies(&world, "zh/mengzi.epub", 1).await;
+    assert_eq!(
+        borrow(&app, &reader, &single).await.status,
+        StatusCode::CREATED
+    );
+    let again = borrow(&app, &reader, &single).await;
+    assert_eq!(
+        (again.status, again.problem()),
+        (StatusCode::CONFLICT, "already-borrowed".to_owned()),
+        "{again:?}"
+    );
 }
 
 async fn rules_decide_loan_length_limits_and_devices(app: TestApp) {
