@@ -16,6 +16,10 @@ pub fn init_tracing(format: LogFormat, filter: &str) {
         .with_env_filter(filter)
         .with_span_events(FmtSpan::NONE)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // A log line that cannot be written (stderr on a full disk, a closed pipe) is
+        // lost; it must never take the request down. By default tracing-subscriber
+        // reports the failure with `eprintln!`, which panics when stderr fails.
+        .log_internal_errors(false)
         .with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Text => builder.try_init(),
