@@ -77,12 +77,10 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Opens and migrates the database, loads the keys, opens the object store and search
-/// index, and creates the first admin if there is no staff: everything a command needs
-/// short of the HTTP listener.
-pub async fn build_context(
-    config: &Config,
-    clock: Arc<dyn Clock>,
-) -> Result<(Ctx, Option<Bootstrap>), StartupError> {
+/// index: everything a command needs short of the HTTP listener. It creates no account:
+/// the first admin is made by the server ([`Application::build`]), which shows its
+/// password, so loading books before the first start cannot lock anyone out.
+pub async fn build_context(config: &Config, clock: Arc<dyn Clock>) -> Result<Ctx, StartupError> {
     {
         let url = config.effective_database_url();
         if url.starts_with("sqlite:") {
@@ -154,16 +152,16 @@ pub async fn build_context(
             copy_freed: Arc::new(service::holds::Queue),
         };
         service::catalogue::sync_search(&ctx).await?;
-        let bootstrap =
-            service::staff::bootstrap_admin(&ctx, config.bootstrap_admin_password.as_ref()).await?;
-        Ok((ctx, bootstrap))
+        Ok(ctx)
     }
 }
 
 impl Application {
     /// Builds the context ([`build_context`]) and binds the listener.
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
-        let (ctx, bootstrap) = build_context(config, clock).await?;
+        let ctx = build_context(config, clock).await?;
+        let bootstrap =
+            service::staff::bootstrap_admin(&ctx, config.bootstrap_admin_password.as_ref()).await?;
         let listener =
             TcpListener::bind(config.bind)
                 .await

@@ -48,7 +48,11 @@ async fn a_full_log_disk_takes_no_request_down() {
     let client = reqwest::Client::new();
     let mut answered = 0;
     for i in 0..40 {
-        let path = if i % 2 == 0 { "/health" } else { "/api/v1/no-such-route" };
+        let path = if i % 2 == 0 {
+            "/health"
+        } else {
+            "/api/v1/no-such-route"
+        };
         if let Ok(response) = client.get(format!("{base}{path}")).send().await {
             if response.status().as_u16() < 500 {
                 answered += 1;
@@ -57,5 +61,8 @@ async fn a_full_log_disk_takes_no_request_down() {
     }
     let _ = server.kill();
     let _ = server.wait();
-    assert_eq!(answered, 40, "every request answered while the log cannot be written");
+    assert_eq!(
+        answered, 40,
+        "every request answered while the log cannot be written"
+    );
 }

@@ -137,7 +137,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => ingest_command(config, paths, quiet, orphan_grace_minutes).await,
         Command::Reindex => {
             telemetry::init_tracing(config.log_format, &config.log_filter);
-            let (ctx, _) = crate::startup::build_context(&config, Arc::new(SystemClock)).await?;
+            let ctx = crate::startup::build_context(&config, Arc::new(SystemClock)).await?;
             let count = crate::service::catalogue::reindex(&ctx).await?;
             println!("Reindexed {count} titles.");
             Ok(())
@@ -202,7 +202,7 @@ async fn ingest_command(
     grace_minutes: i64,
 ) -> anyhow::Result<()> {
     telemetry::init_tracing(config.log_format, "warn");
-    let (ctx, _) = crate::startup::build_context(&config, Arc::new(SystemClock)).await?;
+    let ctx = crate::startup::build_context(&config, Arc::new(SystemClock)).await?;
     let removed =
         crate::service::catalogue::remove_orphans(&ctx, chrono::Duration::minutes(grace_minutes))
             .await?;

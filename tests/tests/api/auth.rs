@@ -150,7 +150,7 @@ async fn logout_revokes_the_token(app: TestApp) {
 
 async fn expired_sessions_are_purged(app: TestApp) {
     TwoLibraries::create(&app).await;
-    let (ctx, _) = jieyue_tests::jieyue_server::startup::build_context(
+    let ctx = jieyue_tests::jieyue_server::startup::build_context(
         &app.config,
         std::sync::Arc::new(app.clock.clone()),
     )

@@ -153,7 +153,7 @@ async fn a_crash_between_a_return_and_the_queue_loses_no_promotion(app: TestApp)
 
     // The return commits, then the process dies before the queue hears of it.
     let clock = ManualClock::new(now);
-    let (mut dying, _) = build_context(&config, Arc::new(clock.clone()))
+    let mut dying = build_context(&config, Arc::new(clock.clone()))
         .await
         .expect("context");
     dying.copy_freed = Arc::new(Crashed);
@@ -173,7 +173,7 @@ async fn a_crash_between_a_return_and_the_queue_loses_no_promotion(app: TestApp)
     drop(dying);
 
     // After a restart, the job drains the recorded event and hands the copy on.
-    let (restarted, _) = build_context(&config, Arc::new(clock.clone()))
+    let restarted = build_context(&config, Arc::new(clock.clone()))
         .await
         .expect("context");
     let drain = || service::holds::drain_freed(&restarted);
@@ -298,7 +298,7 @@ async fn the_database_refuses_a_copy_of_an_expired_suspended_or_full_lot(app: Te
     );
     let now = app.clock_now();
     let (config, data) = app.stop();
-    let (ctx, _) = build_context(&config, Arc::new(ManualClock::new(now)))
+    let ctx = build_context(&config, Arc::new(ManualClock::new(now)))
         .await
         .expect("context");
     let take = |at| {

@@ -10,7 +10,7 @@ use jieyue_tests::{Backend, TestApp, both_backends, corpus, test_config};
 use reqwest::StatusCode;
 
 async fn bulk_ingest_continues_past_bad_files_and_reports_them(app: TestApp) {
-    let (ctx, _) = build_context(&app.config, Arc::new(SystemClock))
+    let ctx = build_context(&app.config, Arc::new(SystemClock))
         .await
         .expect("context");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -70,7 +70,7 @@ async fn bulk_ingest_continues_past_bad_files_and_reports_them(app: TestApp) {
 }
 
 async fn objects_left_by_an_interrupted_ingest_are_removed_by_the_next_run(app: TestApp) {
-    let (ctx, _) = build_context(&app.config, Arc::new(SystemClock))
+    let ctx = build_context(&app.config, Arc::new(SystemClock))
         .await
         .expect("context");
     let admin = app.admin_token().await;
@@ -153,7 +153,7 @@ async fn a_second_replica_finds_what_the_first_catalogued() {
     let data = tempfile::tempdir().expect("tempdir");
     let mut third = second.config.clone();
     third.data_dir = data.path().to_owned();
-    let (ctx, _) = build_context(&third, Arc::new(SystemClock))
+    let ctx = build_context(&third, Arc::new(SystemClock))
         .await
         .expect("context");
     assert_eq!(catalogue::reindex(&ctx).await.expect("reindex"), 1);
@@ -165,7 +165,7 @@ async fn a_second_replica_finds_what_the_first_catalogued() {
 async fn the_whole_corpus_ingests_with_decryptable_packages(app: TestApp) {
     use std::io::{Cursor, Read};
 
-    let (ctx, _) = build_context(&app.config, Arc::new(SystemClock))
+    let ctx = build_context(&app.config, Arc::new(SystemClock))
         .await
         .expect("context");
     let files = find_epubs(&[corpus("")]).expect("corpus");
@@ -254,3 +254,30 @@ async fn the_whole_corpus_ingests_with_decryptable_packages(app: TestApp) {
 }
 
 both_backends!(the_whole_corpus_ingests_with_decryptable_packages);
+
+/// Loading books before the server's first start creates no account: the first admin
+/// is made by `serve`, with `JIEYUE_BOOTSTRAP_ADMIN_PASSWORD` or a password it shows.
+#[tokio::test]
+async fn ingest_before_the_first_start_leaves_the_admin_to_the_server() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = test_config(Backend::Sqlite, data.path()).await;
+    let mut cli_config = config.clone();
+    // The CLI would not know the bootstrap password (it is the server's to read).
+    cli_config.bootstrap_admin_password = None;
+    let ctx = build_context(&cli_config, Arc::new(SystemClock))
+        .await
+        .expect("context");
+    let summary = ingest_all(&ctx, vec![corpus("zh/daxue.epub")], true).await;
+    assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    drop(ctx);
+
+    let app = TestApp::spawn_with(config, data).await;
+    // The password from the configuration works: ingest made no admin of its own.
+    let admin = app.admin_token().await;
+    let staff = app.get("/api/v1/admin/staff", Some(&admin)).await;
+    assert_eq!(
+        staff.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{staff:?}"
+    );
+}
