@@ -54,6 +54,9 @@ pub enum ProblemType {
     DeviceLimit,
     /// The loan has ended (returned, expired or revoked).
     LoanEnded,
+    /// The uploaded book is protected already (a Jieyue package, Readium LCP, Adobe
+    /// ADEPT): upload the unprotected EPUB.
+    AlreadyProtected,
     /// The server is not ready (e.g. the database is unreachable).
     Unavailable,
     /// Something failed inside the server; the cause is logged, never returned.
@@ -62,7 +65,7 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// Every problem kind, for documentation and exhaustive tests.
-    pub const ALL: [ProblemType; 22] = [
+    pub const ALL: [ProblemType; 23] = [
         ProblemType::MalformedRequest,
         ProblemType::Validation,
         ProblemType::PayloadTooLarge,
@@ -83,6 +86,7 @@ impl ProblemType {
         ProblemType::HoldLimit,
         ProblemType::DeviceLimit,
         ProblemType::LoanEnded,
+        ProblemType::AlreadyProtected,
         ProblemType::Unavailable,
         ProblemType::Internal,
     ];
@@ -110,6 +114,7 @@ impl ProblemType {
             ProblemType::HoldLimit => "hold-limit",
             ProblemType::DeviceLimit => "device-limit",
             ProblemType::LoanEnded => "loan-ended",
+            ProblemType::AlreadyProtected => "already-protected",
             ProblemType::Unavailable => "unavailable",
             ProblemType::Internal => "internal",
         }
@@ -149,6 +154,7 @@ impl ProblemType {
             ProblemType::HoldLimit => "Hold limit reached",
             ProblemType::DeviceLimit => "Device limit reached",
             ProblemType::LoanEnded => "Loan ended",
+            ProblemType::AlreadyProtected => "Already protected",
             ProblemType::Unavailable => "Service unavailable",
             ProblemType::Internal => "Internal error",
         }

@@ -84,7 +84,7 @@ async fn main() {
             },
             ..Config::default()
         };
-        let (ctx, _) = build_context(&config, Arc::new(SystemClock))
+        let ctx = build_context(&config, Arc::new(SystemClock))
             .await
             .expect("context");
         let summary = ingest_all(&ctx, files.clone(), true).await;

@@ -1,7 +1,7 @@
 //! The encrypted package: an EPUB ZIP in which the container files, the OPF and the
 //! navigation documents stay clear and every other resource is encrypted.
 //!
-//! Each protected resource is deflated first when it is text, then encrypted with
+//! Each protected resource is deflated first when it is text or a font, then encrypted with
 //! AES-256-GCM in fixed 64 KiB chunks using the STREAM construction (Hoang, Reyhanitabar,
 //! Rogaway, Vizár 2015): nonce = a random 7-byte prefix per resource ‖ 32-bit chunk
 //! counter ‖ a last-chunk flag byte, and the AAD binds each chunk to its resource
@@ -18,6 +18,7 @@
 //! The writer and reader work on any `Read + Seek` / `Write + Seek` and keep memory
 //! bounded (a few chunk buffers), whatever the size of a resource.
 
+mod check;
 mod epub;
 mod manifest;
 mod obfuscation;
@@ -27,6 +28,9 @@ mod resource;
 mod stream;
 mod writer;
 
+pub use check::{
+    ArchiveFacts, Limits, MAX_CONTAINER_BYTES, MAX_ENCRYPTION_XML_BYTES, MAX_OPF_BYTES, check_epub,
+};
 pub use manifest::{Compression, EncryptedResource, MANIFEST_PATH, Manifest};
 pub use pipeline::EncryptOptions;
 pub use reader::PackageReader;
@@ -43,6 +47,10 @@ pub enum PackageError {
     /// The input is not a usable EPUB; the message says what is wrong.
     #[error("invalid EPUB: {0}")]
     InvalidEpub(String),
+    /// The book is protected already (a Jieyue package, Readium LCP, Adobe ADEPT, or
+    /// another encryption): the message says by what. Ingest the unprotected EPUB.
+    #[error("already protected: {0}")]
+    AlreadyProtected(String),
     /// A ZIP entry name escapes the container (`../`, absolute paths).
     #[error("unsafe path in the archive: {0:?}")]
     UnsafePath(String),

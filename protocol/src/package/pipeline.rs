@@ -34,19 +34,31 @@ const MAX_DEFAULT_THREADS: usize = 4;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncryptOptions {
     threads: NonZeroUsize,
+    limits: super::check::Limits,
 }
 
 impl EncryptOptions {
     /// Seal large resources on up to `threads` threads (the caller's thread included).
     pub fn with_threads(threads: NonZeroUsize) -> Self {
-        Self { threads }
+        Self {
+            threads,
+            limits: super::check::Limits::default(),
+        }
+    }
+
+    /// The same, with other bounds on what the EPUB may unpack to.
+    pub fn with_limits(self, limits: super::check::Limits) -> Self {
+        Self { limits, ..self }
+    }
+
+    /// The bounds on what the EPUB may unpack to.
+    pub fn limits(&self) -> &super::check::Limits {
+        &self.limits
     }
 
     /// Everything on the caller's thread.
     pub fn single_threaded() -> Self {
-        Self {
-            threads: NonZeroUsize::MIN,
-        }
+        Self::with_threads(NonZeroUsize::MIN)
     }
 
     /// The most threads a resource is sealed on.
@@ -59,9 +71,9 @@ impl Default for EncryptOptions {
     /// As many threads as the machine has cores, at most four.
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-        Self {
-            threads: NonZeroUsize::new(cores.min(MAX_DEFAULT_THREADS)).unwrap_or(NonZeroUsize::MIN),
-        }
+        Self::with_threads(
+            NonZeroUsize::new(cores.min(MAX_DEFAULT_THREADS)).unwrap_or(NonZeroUsize::MIN),
+        )
     }
 }
 

@@ -110,7 +110,16 @@ fn obfuscated_fonts_come_out_as_plain_fonts() {
         .find(|b| b.ends_with("wasteland-otf-obf.epub"))
         .expect("book");
     let key = ContentKey::from_bytes([1; 32]);
-    let (package, summary) = encrypt(&std::fs::read(book).expect("read"), &key).expect("encrypt");
+    let original = std::fs::read(book).expect("read");
+    let (package, summary) = encrypt(&original, &key).expect("encrypt");
+    // Fonts are deflated like text: the package is about the size of the book (it was
+    // 2.1 times larger when fonts were stored).
+    assert!(
+        package.len() * 100 < original.len() * 110,
+        "package {} bytes for a {}-byte book",
+        package.len(),
+        original.len()
+    );
     let fonts: Vec<_> = summary
         .manifest
         .resources
@@ -596,6 +605,218 @@ fn a_full_disk_is_an_io_error_on_any_thread_count() {
             matches!(&result, Err(PackageError::Io(e)) if e.kind() == std::io::ErrorKind::StorageFull),
             "threads {threads}: {:?}",
             result.err()
+        );
+    }
+}
+
+/// An EPUB with `listed` resources in the OPF, `unlisted` entries beside them, and
+/// `opf_padding` inside the OPF (an XML comment).
+fn hostile_epub(
+    listed: &[(&str, &[u8], &str)],
+    unlisted: &[(&str, &[u8])],
+    opf_padding: &str,
+) -> Vec<u8> {
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+    let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+    zip.start_file("mimetype", stored).expect("mimetype");
+    zip.write_all(b"application/epub+zip").expect("write");
+    zip.start_file("META-INF/container.xml", deflated)
+        .expect("container");
+    zip.write_all(
+        br#"<?xml version="1.0"?><container xmlns="urn:oasis:names:tc:opendocument:xmlns:container" version="1.0"><rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>"#,
+    )
+    .expect("write");
+    let mut items = String::new();
+    for (i, (path, _, media)) in listed.iter().enumerate() {
+        let href = path.trim_start_matches("OEBPS/");
+        items.push_str(&format!(
+            r#"<item id="i{i}" href="{href}" media-type="{media}"/>"#
+        ));
+    }
+    let opf = format!(
+        r#"<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="uid"><!--{opf_padding}--><metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="uid">urn:test</dc:identifier><dc:title>t</dc:title></metadata><manifest>{items}</manifest><spine><itemref idref="i0"/></spine></package>"#
+    );
+    zip.start_file("OEBPS/content.opf", deflated).expect("opf");
+    zip.write_all(opf.as_bytes()).expect("write");
+    for (path, bytes) in listed
+        .iter()
+        .map(|(p, b, _)| (*p, *b))
+        .chain(unlisted.iter().copied())
+    {
+        zip.start_file(path, deflated).expect("file");
+        zip.write_all(bytes).expect("write");
+    }
+    zip.finish().expect("finish").into_inner()
+}
+
+fn refusal(epub: &[u8]) -> PackageError {
+    let checked = check_epub(Cursor::new(epub), &Limits::default());
+    let encrypted = encrypt(epub, &ContentKey::from_bytes([3; 32]));
+    let (Err(checked), Err(encrypted)) = (checked, encrypted) else {
+        panic!("the archive was accepted");
+    };
+    assert_eq!(
+        checked.to_string(),
+        encrypted.to_string(),
+        "both paths refuse alike"
+    );
+    checked
+}
+
+#[test]
+fn zip_bombs_are_refused_from_the_central_directory_naming_the_entry() {
+    let zeros = vec![0u8; 64 << 20];
+    let chapter = b"<html xmlns=\"http://www.w3.org/1999/xhtml\"><body><p>x</p></body></html>";
+    let listed = hostile_epub(
+        &[
+            ("OEBPS/c1.xhtml", chapter, "application/xhtml+xml"),
+            ("OEBPS/bomb.xhtml", &zeros, "application/xhtml+xml"),
+        ],
+        &[],
+        "",
+    );
+    let unlisted = hostile_epub(
+        &[("OEBPS/c1.xhtml", chapter, "application/xhtml+xml")],
+        &[("OEBPS/bomb.bin", &zeros)],
+        "",
+    );
+    for (epub, entry) in [(listed, "OEBPS/bomb.xhtml"), (unlisted, "OEBPS/bomb.bin")] {
+        assert!(epub.len() < 1 << 20, "the bomb is small: {}", epub.len());
+        let err = refusal(&epub);
+        assert!(
+            matches!(&err, PackageError::InvalidEpub(m) if m.contains(entry) && m.contains("zip bomb")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn limits_bound_one_entry_and_the_whole_book() {
+    let noise: Vec<u8> = (0..4000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
+    let epub = hostile_epub(
+        &[
+            ("OEBPS/c1.xhtml", b"<html/>", "application/xhtml+xml"),
+            ("OEBPS/a.png", &noise, "image/png"),
+            ("OEBPS/b.png", &noise, "image/png"),
+        ],
+        &[],
+        "",
+    );
+    let one = Limits {
+        max_entry_bytes: 3000,
+        ..Limits::default()
+    };
+    let err = check_epub(Cursor::new(&epub), &one).expect_err("entry too large");
+    assert!(err.to_string().contains("OEBPS/a.png"), "{err}");
+    let whole = Limits {
+        max_total_bytes: 6000,
+        ..Limits::default()
+    };
+    let err = check_epub(Cursor::new(&epub), &whole).expect_err("book too large");
+    assert!(err.to_string().contains("unpacks to more than"), "{err}");
+    let options = EncryptOptions::single_threaded().with_limits(one);
+    let refused = encrypt_epub_with_options(
+        Cursor::new(&epub),
+        Cursor::new(Vec::new()),
+        &ContentKey::from_bytes([3; 32]),
+        &options,
+        &mut |_| {},
+    );
+    assert!(refused.is_err(), "the writer applies its options' limits");
+    assert!(check_epub(Cursor::new(&epub), &Limits::default()).is_ok());
+}
+
+#[test]
+fn a_huge_opf_is_refused_by_its_declared_size() {
+    // Hex noise: it compresses about 2:1, so the ratio check does not catch it first.
+    let padding: String = (0..(17u32 << 20) / 8)
+        .map(|i| format!("{:08x}", i.wrapping_mul(2654435761)))
+        .collect();
+    let epub = hostile_epub(
+        &[("OEBPS/c1.xhtml", b"<html/>", "application/xhtml+xml")],
+        &[],
+        &padding,
+    );
+    let err = refusal(&epub);
+    assert!(
+        matches!(&err, PackageError::InvalidEpub(m) if m.contains("OEBPS/content.opf") && m.contains("implausibly large")),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_entry_named_twice_is_refused() {
+    let epub = hostile_epub(
+        &[
+            (
+                "OEBPS/c1.xhtml",
+                b"<html>one</html>",
+                "application/xhtml+xml",
+            ),
+            (
+                "OEBPS/c2.xhtml",
+                b"<html>two</html>",
+                "application/xhtml+xml",
+            ),
+        ],
+        &[],
+        "",
+    );
+    // Rename the second entry to the first's name, in its local and central headers.
+    let (from, to) = (b"OEBPS/c2.xhtml", b"OEBPS/c1.xhtml");
+    let mut twin = epub.clone();
+    let mut renamed = 0;
+    let mut at = 0;
+    while let Some(offset) = twin[at..].windows(from.len()).position(|w| w == from) {
+        twin[at + offset..at + offset + from.len()].copy_from_slice(to);
+        at += offset + from.len();
+        renamed += 1;
+    }
+    assert_eq!(renamed, 2, "one local and one central header");
+    let err = refusal(&twin);
+    assert!(err.to_string().contains("more than once"), "{err}");
+}
+
+#[test]
+fn protected_books_are_named_as_such() {
+    let chapter: &[u8] = b"<html/>";
+    let plain = hostile_epub(
+        &[("OEBPS/c1.xhtml", chapter, "application/xhtml+xml")],
+        &[],
+        "",
+    );
+    let (package, _) = encrypt(&plain, &ContentKey::from_bytes([3; 32])).expect("encrypt");
+    let lcp = hostile_epub(
+        &[("OEBPS/c1.xhtml", chapter, "application/xhtml+xml")],
+        &[("META-INF/license.lcpl", b"{}")],
+        "",
+    );
+    let adobe = hostile_epub(
+        &[("OEBPS/c1.xhtml", chapter, "application/xhtml+xml")],
+        &[("META-INF/rights.xml", b"<rights/>")],
+        "",
+    );
+    let aes = hostile_epub(
+        &[("OEBPS/c1.xhtml", chapter, "application/xhtml+xml")],
+        &[(
+            "META-INF/encryption.xml",
+            br#"<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData><enc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes256-cbc"/><enc:CipherData><enc:CipherReference URI="OEBPS/c1.xhtml"/></enc:CipherData></enc:EncryptedData></encryption>"#,
+        )],
+        "",
+    );
+    for (epub, by) in [
+        (package, "Jieyue package"),
+        (lcp, "Readium LCP"),
+        (adobe, "Adobe ADEPT"),
+        (aes, "aes256-cbc"),
+    ] {
+        let err = refusal(&epub);
+        assert!(
+            matches!(&err, PackageError::AlreadyProtected(m) if m.contains(by)),
+            "{by}: {err}"
         );
     }
 }

@@ -7,7 +7,7 @@ use ring::rand::SecureRandom;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
-use super::epub::{self, CONTAINER_PATH, ENCRYPTION_PATH};
+use super::epub::{self, ENCRYPTION_PATH};
 use super::manifest::{Compression, MANIFEST_PATH, Manifest};
 use super::obfuscation::{Deobfuscate, Obfuscation};
 use super::pipeline::EncryptOptions;
@@ -36,42 +36,66 @@ pub struct PackageSummary {
     pub clear_paths: Vec<String>,
 }
 
-/// Whether a media type is text (worth deflating before encryption).
-fn is_text(media_type: Option<&str>, path: &str) -> bool {
-    match media_type {
-        Some(m) => {
-            m.starts_with("text/")
-                || m.ends_with("+xml")
-                || matches!(
-                    m,
-                    "application/xml"
-                        | "application/javascript"
-                        | "application/ecmascript"
-                        | "application/json"
-                )
-        }
-        None => {
-            let ext = path
-                .rsplit('.')
-                .next()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            matches!(
-                ext.as_str(),
-                "xhtml"
-                    | "html"
-                    | "htm"
-                    | "css"
-                    | "xml"
-                    | "svg"
-                    | "js"
-                    | "txt"
-                    | "ncx"
-                    | "smil"
-                    | "json"
+/// Whether a resource is worth deflating before encryption: text of every kind (XHTML,
+/// CSS, SVG, NCX, SMIL, JSON, scripts) and uncompressed fonts (OpenType, TrueType, EOT).
+/// Media that is compressed already (JPEG, PNG, GIF, WebP, WOFF, WOFF2, audio, video) is
+/// stored as it is: deflating it gains nothing, and stored resources can be read from
+/// any offset, which audio and video need.
+fn worth_deflating(media_type: Option<&str>, path: &str) -> bool {
+    if let Some(m) = media_type.map(str::to_ascii_lowercase) {
+        let m = m.split(';').next().unwrap_or_default().trim().to_owned();
+        if m.starts_with("text/")
+            || m.ends_with("+xml")
+            || m.ends_with("+json")
+            || matches!(
+                m.as_str(),
+                "application/xml"
+                    | "application/javascript"
+                    | "application/ecmascript"
+                    | "application/json"
+                    | "application/x-dtbncx+xml"
+                    | "font/ttf"
+                    | "font/otf"
+                    | "font/sfnt"
+                    | "font/collection"
+                    | "application/font-sfnt"
+                    | "application/vnd.ms-opentype"
+                    | "application/x-font-ttf"
+                    | "application/x-font-otf"
+                    | "application/x-font-truetype"
+                    | "application/x-font-opentype"
+                    | "application/vnd.ms-fontobject"
             )
+        {
+            return true;
+        }
+        if m != "application/octet-stream" && !m.is_empty() {
+            return false;
         }
     }
+    let ext = path
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    matches!(
+        ext.as_str(),
+        "xhtml"
+            | "html"
+            | "htm"
+            | "css"
+            | "xml"
+            | "svg"
+            | "js"
+            | "txt"
+            | "ncx"
+            | "smil"
+            | "json"
+            | "ttf"
+            | "otf"
+            | "ttc"
+            | "eot"
+    )
 }
 
 fn invalid(message: impl Into<String>) -> PackageError {
@@ -147,10 +171,11 @@ pub(crate) fn encrypt_epub_with<R: Read + Seek + Send, W: Write + Seek + Send>(
     let mut archive =
         ZipArchive::new(input).map_err(|e| invalid(format!("not a ZIP archive: {e}")))?;
 
-    // Names: all safe, all UTF-8, no duplicates.
+    // The central directory must describe a plausible, unprotected book (no zip bomb,
+    // no entry named twice, safe names) before anything is decompressed.
+    let facts = super::check::check_archive(&mut archive, options.limits())?;
     let mut names = Vec::with_capacity(archive.len());
     let mut seen = HashSet::new();
-    let mut bytes_total = 0u64;
     for index in 0..archive.len() {
         let entry = archive
             .by_index_raw(index)
@@ -158,23 +183,22 @@ pub(crate) fn encrypt_epub_with<R: Read + Seek + Send, W: Write + Seek + Send>(
         let name = std::str::from_utf8(entry.name_raw())
             .map_err(|_| invalid(format!("entry {index} has a name that is not UTF-8")))?
             .to_owned();
-        epub::check_entry_name(&name)?;
         if !seen.insert(name.clone()) {
             return Err(invalid(format!("duplicate entry {name}")));
         }
-        if entry.encrypted() {
-            return Err(invalid(format!("{name} is password-protected")));
-        }
-        bytes_total += entry.size();
         names.push((name, entry.is_dir()));
     }
+    let bytes_total: u64 = facts.sizes.values().sum();
 
     let mimetype = read_entry(&mut archive, "mimetype", 1024)?;
     if mimetype.trim_ascii() != b"application/epub+zip" {
         return Err(invalid("the mimetype entry is not application/epub+zip"));
     }
-    let opf_path = epub::rootfile(&read_entry(&mut archive, CONTAINER_PATH, 1 << 20)?)?;
-    let opf = epub::opf(&read_entry(&mut archive, &opf_path, 16 << 20)?, &opf_path)?;
+    let opf_path = facts.opf_path.clone();
+    let opf = epub::opf(
+        &read_entry(&mut archive, &opf_path, super::check::MAX_OPF_BYTES)?,
+        &opf_path,
+    )?;
     if opf.items.is_empty() {
         return Err(invalid("the OPF manifest lists no resources"));
     }
@@ -190,7 +214,12 @@ pub(crate) fn encrypt_epub_with<R: Read + Seek + Send, W: Write + Seek + Send>(
     // Obfuscated fonts: undone here, so the encryption.xml entries go.
     let mut obfuscated: HashMap<String, Obfuscation> = HashMap::new();
     if seen.contains(ENCRYPTION_PATH) {
-        for entry in epub::encryption(&read_entry(&mut archive, ENCRYPTION_PATH, 4 << 20)?)? {
+        let xml = read_entry(
+            &mut archive,
+            ENCRYPTION_PATH,
+            super::check::MAX_ENCRYPTION_XML_BYTES,
+        )?;
+        for entry in epub::encryption(&xml)? {
             let uid = opf
                 .unique_identifier
                 .as_deref()
@@ -233,7 +262,7 @@ pub(crate) fn encrypt_epub_with<R: Read + Seek + Send, W: Write + Seek + Send>(
             .map_err(|e| invalid(format!("{name}: {e}")))?;
         let original_length = entry.size();
         let media_type = opf.media_type(name).map(str::to_owned);
-        let compression = if is_text(media_type.as_deref(), name) {
+        let compression = if worth_deflating(media_type.as_deref(), name) {
             Compression::Deflate
         } else {
             Compression::None
@@ -291,4 +320,37 @@ pub(crate) fn encrypt_epub_with<R: Read + Seek + Send, W: Write + Seek + Send>(
             clear_paths,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worth_deflating;
+
+    #[test]
+    fn text_and_fonts_are_deflated_compressed_media_is_not() {
+        for (media_type, path) in [
+            (Some("application/xhtml+xml"), "a.xhtml"),
+            (Some("text/css"), "a.css"),
+            (Some("image/svg+xml"), "a.svg"),
+            (Some("application/x-dtbncx+xml"), "toc.ncx"),
+            (Some("font/otf"), "f.otf"),
+            (Some("application/vnd.ms-opentype"), "f.otf"),
+            (Some("application/font-sfnt"), "f.ttf"),
+            (Some("application/octet-stream"), "f.ttf"),
+            (None, "f.otf"),
+        ] {
+            assert!(worth_deflating(media_type, path), "{media_type:?} {path}");
+        }
+        for (media_type, path) in [
+            (Some("image/jpeg"), "a.jpg"),
+            (Some("image/png"), "a.png"),
+            (Some("font/woff2"), "f.woff2"),
+            (Some("font/woff"), "f.woff"),
+            (Some("audio/mpeg"), "a.mp3"),
+            (Some("video/mp4"), "a.mp4"),
+            (Some("application/octet-stream"), "blob.bin"),
+        ] {
+            assert!(!worth_deflating(media_type, path), "{media_type:?} {path}");
+        }
+    }
 }

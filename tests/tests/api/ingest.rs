@@ -180,7 +180,7 @@ async fn the_whole_corpus_ingests_with_decryptable_packages(app: TestApp) {
         let source = std::fs::read(file).expect("read");
         let identifier = {
             let extracted =
-                jieyue_tests::jieyue_server::service::ingest::metadata::extract(file, "x")
+                jieyue_tests::jieyue_server::service::ingest::metadata::extract_checked(file, "x")
                     .expect("metadata");
             extracted.metadata.identifier
         };
@@ -245,8 +245,9 @@ async fn the_whole_corpus_ingests_with_decryptable_packages(app: TestApp) {
         .iter()
         .find(|f| f.ends_with("haruko-jpeg.epub"))
         .expect("haruko");
-    let extracted = jieyue_tests::jieyue_server::service::ingest::metadata::extract(haruko, "x")
-        .expect("metadata");
+    let extracted =
+        jieyue_tests::jieyue_server::service::ingest::metadata::extract_checked(haruko, "x")
+            .expect("metadata");
     assert_eq!(
         extracted.metadata.layout,
         jieyue_tests::jieyue_server::domain::Layout::Fixed

@@ -11,6 +11,7 @@ mod circulation;
 mod conventions;
 mod holds;
 mod home;
+mod hostile;
 mod ingest;
 mod keys;
 mod lending;

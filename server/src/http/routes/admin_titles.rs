@@ -72,6 +72,11 @@ pub struct UpdateTitleRequest {
 fn ingest_error(err: IngestError) -> ApiError {
     match err {
         IngestError::Invalid(reason) => Invalid::from(FieldError::new("file", reason)).into(),
+        IngestError::AlreadyProtected(by) => ApiError::new(
+            jieyue_protocol::problem::ProblemType::AlreadyProtected,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the book is protected already: {by}; upload the unprotected EPUB"),
+        ),
         IngestError::Storage(e) => ServiceError::from(e).into(),
         IngestError::Service(e) => e.into(),
     }

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use jieyue_protocol::package::{ArchiveFacts, Limits, check_epub};
 use rbook::Epub;
 
 use rbook::ebook::spine::PageDirection;
@@ -22,11 +23,23 @@ fn clean(text: &str) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
+/// The largest cover image read from a book (the thumbnail is made from it).
+pub const MAX_COVER_BYTES: u64 = 20 << 20;
+
 /// Longest text kept for a description (characters).
 const MAX_DESCRIPTION: usize = 10_000;
 
-/// Opens the EPUB at `path` and reads its metadata. Errors name what is wrong.
-pub fn extract(path: &Path, content_hash: &str) -> Result<Extracted, String> {
+/// Checks the archive at `path` ([`check_epub`]) and reads its metadata, as ingest does.
+pub fn extract_checked(path: &Path, content_hash: &str) -> Result<Extracted, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let facts =
+        check_epub(std::io::BufReader::new(file), &Limits::default()).map_err(|e| e.to_string())?;
+    extract(path, content_hash, &facts)
+}
+
+/// Opens the EPUB at `path`, whose archive passed [`check_epub`] with `facts`, and reads
+/// its metadata. Errors name what is wrong.
+pub fn extract(path: &Path, content_hash: &str, facts: &ArchiveFacts) -> Result<Extracted, String> {
     // rbook names the file it was given; that path is the server's business, not the
     // uploader's.
     let epub = Epub::open(path).map_err(|e| {
@@ -93,7 +106,21 @@ pub fn extract(path: &Path, content_hash: &str) -> Result<Extracted, String> {
         _ => None,
     };
 
+    // The cover is read only if the archive check saw it and it is of a sane size: a
+    // huge one would be read whole into memory.
     let cover = epub.manifest().cover_image().and_then(|entry| {
+        let href = entry.href().as_str();
+        let zip_path = percent_encoding::percent_decode_str(href.trim_start_matches('/'))
+            .decode_utf8_lossy()
+            .into_owned();
+        let size = facts.sizes.get(&zip_path).copied()?;
+        if size > MAX_COVER_BYTES {
+            tracing::warn!(
+                size,
+                "cover image ignored: larger than {MAX_COVER_BYTES} bytes"
+            );
+            return None;
+        }
         let media_type = entry.media_type().to_owned();
         entry.read_bytes().ok().map(|bytes| (bytes, media_type))
     });
@@ -169,9 +196,11 @@ mod tests {
             .join(name)
     }
 
+    use super::extract_checked as checked;
+
     #[test]
     fn reads_a_chinese_classic() {
-        let extracted = extract(&corpus("zh/lunyu.epub"), "h").expect("lunyu");
+        let extracted = checked(&corpus("zh/lunyu.epub"), "h").expect("lunyu");
         let m = extracted.metadata;
         assert_eq!(m.title, "论语");
         assert_eq!(m.language.as_deref(), Some("zh-Hans"));
@@ -181,11 +210,11 @@ mod tests {
 
     #[test]
     fn reads_layout_direction_and_cover() {
-        let haruko = extract(&corpus("epub3/haruko-jpeg.epub"), "h").expect("haruko");
+        let haruko = checked(&corpus("epub3/haruko-jpeg.epub"), "h").expect("haruko");
         assert_eq!(haruko.metadata.layout, Layout::Fixed);
-        let arabic = extract(&corpus("epub3/regime-anticancer-arabic.epub"), "h").expect("arabic");
+        let arabic = checked(&corpus("epub3/regime-anticancer-arabic.epub"), "h").expect("arabic");
         assert_eq!(arabic.metadata.page_progression.as_deref(), Some("rtl"));
-        let moby = extract(&corpus("epub3/moby-dick.epub"), "h").expect("moby");
+        let moby = checked(&corpus("epub3/moby-dick.epub"), "h").expect("moby");
         assert_eq!(moby.metadata.title, "Moby-Dick");
         assert!(
             moby.metadata
@@ -201,7 +230,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("x.epub");
         std::fs::write(&path, b"PK\x03\x04 not really").expect("write");
-        let err = extract(&path, "h").expect_err("garbage");
+        let err = extract(&path, "h", &ArchiveFacts::default()).expect_err("garbage");
         assert!(err.contains("not a readable EPUB"), "{err}");
     }
 

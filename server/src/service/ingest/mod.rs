@@ -16,7 +16,7 @@ pub mod metadata;
 use std::io::{BufReader, BufWriter, Read};
 use std::path::{Path, PathBuf};
 
-use jieyue_protocol::package::{PackageError, encrypt_epub};
+use jieyue_protocol::package::{Limits, PackageError, check_epub, encrypt_epub};
 use jieyue_protocol::{ContentKey, SealedKey};
 use ring::digest::{Context, SHA256};
 use serde_json::json;
@@ -33,6 +33,9 @@ pub enum IngestError {
     /// The file is not an acceptable EPUB; the reason says why.
     #[error("{0}")]
     Invalid(String),
+    /// The book is protected already; the reason says by what.
+    #[error("already protected: {0}")]
+    AlreadyProtected(String),
     /// Storing objects failed.
     #[error(transparent)]
     Storage(#[from] BlobError),
@@ -50,6 +53,15 @@ impl From<StoreError> for IngestError {
 impl From<sea_orm::DbErr> for IngestError {
     fn from(err: sea_orm::DbErr) -> Self {
         IngestError::Service(err.into())
+    }
+}
+
+/// Why the package writer (or the archive check) refused: the book's fault, or ours.
+fn package_refusal(err: PackageError) -> IngestError {
+    match err {
+        PackageError::Io(io) => internal("reading the book or writing the package")(io),
+        PackageError::AlreadyProtected(by) => IngestError::AlreadyProtected(by),
+        other => IngestError::Invalid(other.to_string()),
     }
 }
 
@@ -153,9 +165,20 @@ pub async fn ingest_file_deferred(
         .await?
         .map_err(|e| IngestError::Invalid(format!("cannot read the file: {e}")))?;
 
+    // The archive's central directory first: nothing is decompressed (not even the OPF
+    // that rbook reads next) from a zip bomb, a protected book or an archive that names
+    // an entry twice.
+    let source = path.to_owned();
+    let facts = blocking(move || {
+        let file = BufReader::new(std::fs::File::open(&source)?);
+        check_epub(file, &Limits::default())
+    })
+    .await?
+    .map_err(package_refusal)?;
+
     let source = path.to_owned();
     let hash = content_hash.clone();
-    let extracted = blocking(move || metadata::extract(&source, &hash))
+    let extracted = blocking(move || metadata::extract(&source, &hash, &facts))
         .await?
         .map_err(IngestError::Invalid)?;
 
@@ -216,10 +239,7 @@ pub async fn ingest_file_deferred(
         Ok(())
     })
     .await?
-    .map_err(|e| match e {
-        PackageError::Io(io) => internal("writing the package")(io),
-        other => IngestError::Invalid(other.to_string()),
-    })?;
+    .map_err(package_refusal)?;
     let package_path = temp.0.clone();
     let (package_sha256, package_size) = blocking(move || sha256_file(&package_path))
         .await?
