@@ -156,9 +156,18 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 pub fn router(state: AppState, max_body_bytes: usize, max_upload_bytes: usize) -> Router {
     let uploads = OpenApiRouter::new()
         .routes(routes!(admin_titles::upload))
-        .routes(routes!(admin_titles::replace_cover))
         .layer(DefaultBodyLimit::max(max_upload_bytes));
-    let (router, _) = documented_routes().merge(uploads).split_for_parts();
+    // A cover is read into memory whole: it has a small limit of its own.
+    let cover_limit = usize::try_from(crate::service::thumbnail::MAX_IMAGE_BYTES)
+        .unwrap_or(usize::MAX)
+        .min(max_upload_bytes);
+    let covers = OpenApiRouter::new()
+        .routes(routes!(admin_titles::replace_cover))
+        .layer(DefaultBodyLimit::max(cover_limit));
+    let (router, _) = documented_routes()
+        .merge(uploads)
+        .merge(covers)
+        .split_for_parts();
     router
         .merge(web::routes())
         .fallback(problem::not_found)

@@ -363,7 +363,7 @@ pub async fn replace_cover(
     let image = bytes.clone();
     let thumbnail = tokio::task::spawn_blocking(move || super::thumbnail::make(&image))
         .await?
-        .ok_or_else(|| crate::domain::FieldError::new("body", "is not a readable image"))?;
+        .map_err(|why| crate::domain::FieldError::new("body", why.to_string()))?;
     let old = get_any(ctx, id).await?;
     let stamp = uuid::Uuid::now_v7().simple().to_string();
     let cover_key = format!("covers/{id}/staff-{stamp}.{extension}");

@@ -5,6 +5,8 @@ use std::path::Path;
 use jieyue_protocol::package::{ArchiveFacts, Limits, check_epub};
 use rbook::Epub;
 
+use crate::service::thumbnail::MAX_IMAGE_BYTES;
+
 use rbook::ebook::spine::PageDirection;
 
 use crate::domain::{Author, Layout, PublicationIdentifier, TitleMetadata, sort_key};
@@ -22,9 +24,6 @@ fn clean(text: &str) -> Option<String> {
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     (!text.is_empty()).then_some(text)
 }
-
-/// The largest cover image read from a book (the thumbnail is made from it).
-pub const MAX_COVER_BYTES: u64 = 20 << 20;
 
 /// Longest text kept for a description (characters).
 const MAX_DESCRIPTION: usize = 10_000;
@@ -114,10 +113,10 @@ pub fn extract(path: &Path, content_hash: &str, facts: &ArchiveFacts) -> Result<
             .decode_utf8_lossy()
             .into_owned();
         let size = facts.sizes.get(&zip_path).copied()?;
-        if size > MAX_COVER_BYTES {
+        if size > MAX_IMAGE_BYTES {
             tracing::warn!(
                 size,
-                "cover image ignored: larger than {MAX_COVER_BYTES} bytes"
+                "cover image ignored: larger than {MAX_IMAGE_BYTES} bytes"
             );
             return None;
         }

@@ -260,7 +260,7 @@ pub async fn ingest_file_deferred(
         let key = format!("covers/{id}/v{version}.{extension}");
         let thumb = blocking({
             let bytes = bytes.clone();
-            move || super::thumbnail::make(&bytes)
+            move || super::thumbnail::make(&bytes).ok()
         })
         .await?;
         ctx.catalogue.blobs.put_bytes(&key, bytes).await?;
