@@ -1,5 +1,6 @@
 //! `jieyue ingest PATH...`: bulk ingest with a progress bar.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -74,7 +75,67 @@ pub async fn ingest_all(ctx: &Ctx, files: Vec<PathBuf>, quiet: bool) -> Summary 
     let started = Instant::now();
     let done_bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
-    let mut results = futures_util::stream::iter(files.into_iter().zip(sizes))
+    let mut summary = Summary::default();
+
+    // Two different files that claim to be one book (the same EPUB identifier) would
+    // race to be its version: which one readers get would depend on timing. Both are
+    // refused, naming each other, and a re-run refuses them again and changes nothing.
+    bar.set_message("reading identifiers");
+    let identities: Vec<(PathBuf, Result<(String, String), ingest::IngestError>)> =
+        futures_util::stream::iter(files.iter().cloned())
+            .map(|file| async move {
+                let identity = ingest::identify(&file).await;
+                (file, identity)
+            })
+            .buffer_unordered(workers)
+            .collect()
+            .await;
+    let mut by_identifier: BTreeMap<&str, Vec<(&Path, &str)>> = BTreeMap::new();
+    for (file, identity) in &identities {
+        if let Ok((identifier, hash)) = identity {
+            by_identifier
+                .entry(identifier)
+                .or_default()
+                .push((file, hash));
+        }
+    }
+    let mut refused: BTreeMap<PathBuf, String> = BTreeMap::new();
+    for (identifier, claimants) in &by_identifier {
+        let hashes: BTreeSet<&str> = claimants.iter().map(|(_, hash)| *hash).collect();
+        if hashes.len() < 2 {
+            continue;
+        }
+        let mut names: Vec<String> = claimants
+            .iter()
+            .map(|(f, _)| f.display().to_string())
+            .collect();
+        names.sort();
+        for (file, _) in claimants {
+            refused.insert(
+                file.to_path_buf(),
+                format!(
+                    "{} different files claim to be the book {identifier:?} ({}): ingest one of them",
+                    hashes.len(),
+                    names.join(", ")
+                ),
+            );
+        }
+    }
+    drop(by_identifier);
+    let mut to_ingest = Vec::with_capacity(files.len());
+    for (file, size) in files.into_iter().zip(sizes) {
+        match refused.remove(&file) {
+            Some(reason) => {
+                bar.println(format!("failed: {}: {reason}", file.display()));
+                bar.inc(1);
+                done_bytes.fetch_add(size, std::sync::atomic::Ordering::Relaxed);
+                summary.failures.push((file, reason));
+            }
+            None => to_ingest.push((file, size)),
+        }
+    }
+
+    let mut results = futures_util::stream::iter(to_ingest)
         .map(|(file, size)| {
             let ctx = ctx.clone();
             async move {
@@ -84,7 +145,6 @@ pub async fn ingest_all(ctx: &Ctx, files: Vec<PathBuf>, quiet: bool) -> Summary 
         })
         .buffer_unordered(workers);
 
-    let mut summary = Summary::default();
     while let Some((file, size, outcome)) = results.next().await {
         let bytes = done_bytes.fetch_add(size, std::sync::atomic::Ordering::Relaxed) + size;
         match outcome {

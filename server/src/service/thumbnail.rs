@@ -114,7 +114,10 @@ mod tests {
             // one empty block): all a reader sees before it would decode pixels.
             let mut writer = encoder.write_header().expect("header");
             writer
-                .write_chunk(png::chunk::IDAT, &[0x78, 0x9c, 0x00, 0x00, 0x00, 0xff, 0xff])
+                .write_chunk(
+                    png::chunk::IDAT,
+                    &[0x78, 0x9c, 0x00, 0x00, 0x00, 0xff, 0xff],
+                )
                 .expect("idat");
             drop(writer);
         }

@@ -278,3 +278,63 @@ async fn ingest_before_the_first_start_leaves_the_admin_to_the_server() {
     let staff = app.get("/api/v1/admin/staff", Some(&admin)).await;
     assert_eq!(staff.body.as_array().map(Vec::len), Some(1), "{staff:?}");
 }
+
+/// Two different files that claim to be one book, in one run: both are refused, each
+/// naming the other, nothing is stored, and a re-run does exactly the same.
+async fn two_files_of_one_book_in_one_run_are_refused_naming_both(app: TestApp) {
+    use std::io::Write;
+    let ctx = build_context(&app.config, Arc::new(SystemClock))
+        .await
+        .expect("context");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let original = std::fs::read(corpus("zh/daxue.epub")).expect("corpus");
+    std::fs::write(dir.path().join("daxue.epub"), &original).expect("write");
+    // The same book with one more file: same identifier, different content.
+    let edited = {
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&original)).expect("zip");
+        let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for index in 0..archive.len() {
+            out.raw_copy_file(archive.by_index_raw(index).expect("entry"))
+                .expect("copy");
+        }
+        out.start_file("OEBPS/note.txt", zip::write::SimpleFileOptions::default())
+            .expect("start");
+        out.write_all(b"second printing").expect("write");
+        out.finish().expect("finish").into_inner()
+    };
+    std::fs::write(dir.path().join("daxue-2nd.epub"), &edited).expect("write");
+    std::fs::copy(corpus("zh/lunyu.epub"), dir.path().join("lunyu.epub")).expect("copy");
+    let files = find_epubs(&[dir.path().to_owned()]).expect("walk");
+
+    for run in 0..2 {
+        let summary = ingest_all(&ctx, files.clone(), true).await;
+        assert_eq!(
+            summary.failures.len(),
+            2,
+            "run {run}: {:?}",
+            summary.failures
+        );
+        for (_, reason) in &summary.failures {
+            assert!(
+                reason.contains("daxue.epub") && reason.contains("daxue-2nd.epub"),
+                "{reason}"
+            );
+        }
+        let expected = if run == 0 { (1, 0) } else { (0, 1) };
+        assert_eq!((summary.created, summary.unchanged), expected, "run {run}");
+        assert_eq!(summary.updated, 0, "run {run}: no new versions");
+    }
+    let found = app.get("/api/v1/catalog?q=%E5%A4%A7%E5%AD%A6", None).await;
+    let titles: Vec<&str> = found.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|item| item["title"].as_str())
+        .collect();
+    assert!(
+        !titles.contains(&"大学"),
+        "neither file was catalogued: {titles:?}"
+    );
+}
+
+both_backends!(two_files_of_one_book_in_one_run_are_refused_naming_both);

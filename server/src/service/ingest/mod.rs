@@ -111,6 +111,25 @@ pub struct Ingested {
     pub status: IngestStatus,
 }
 
+/// Which book a file is (its EPUB identifier) and its content hash, read as ingest
+/// reads them (the archive check first). For a batch to tell apart two different files
+/// that claim to be the same book.
+pub async fn identify(path: &Path) -> Result<(String, String), IngestError> {
+    let source = path.to_owned();
+    blocking(move || -> Result<(String, String), IngestError> {
+        let (hash, _) = sha256_file(&source)
+            .map_err(|e| IngestError::Invalid(format!("cannot read the file: {e}")))?;
+        let file = BufReader::new(
+            std::fs::File::open(&source)
+                .map_err(|e| IngestError::Invalid(format!("cannot read the file: {e}")))?,
+        );
+        let facts = check_epub(file, &Limits::default()).map_err(package_refusal)?;
+        let extracted = metadata::extract(&source, &hash, &facts).map_err(IngestError::Invalid)?;
+        Ok((extracted.metadata.identifier, hash))
+    })
+    .await?
+}
+
 fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
     let mut file = BufReader::new(std::fs::File::open(path)?);
     let mut context = Context::new(&SHA256);
@@ -299,12 +318,29 @@ pub async fn ingest_file_deferred(
         IngestStatus::Updated => titles::update(&txn, &title).await?,
         _ => match titles::insert(&txn, &title).await {
             Ok(()) => {}
-            // The same book was ingested concurrently: that one stands.
+            // The same book was ingested concurrently: that one stands, and what this
+            // attempt stored goes. The same file is simply unchanged; a different file
+            // of the same book is refused rather than silently dropped.
             Err(StoreError::Duplicate(_)) => {
                 drop(txn);
                 let winner = titles::get_by_identifier(ctx.db.reader(), &title.metadata.identifier)
                     .await?
                     .ok_or(IngestError::Service(Error::Bug("title vanished")))?;
+                let mut ours = vec![title.package_key.clone()];
+                ours.extend(title.cover.iter().map(|(key, _)| key.clone()));
+                ours.extend(title.thumbnail_key.iter().cloned());
+                for key in &ours {
+                    if let Err(err) = ctx.catalogue.blobs.delete(key).await {
+                        tracing::warn!(%key, error = %err, "could not delete a losing ingest's object; the orphan sweep will");
+                    }
+                }
+                if winner.content_hash != title.content_hash {
+                    return Err(IngestError::Service(Error::Conflict(format!(
+                        "another file of the book {:?} was ingested at the same moment; \
+                         ingest this one again to make it the new version",
+                        title.metadata.identifier
+                    ))));
+                }
                 return Ok(Ingested {
                     title: winner,
                     status: IngestStatus::Unchanged,
