@@ -44,6 +44,8 @@ pub struct BlobStream {
 #[derive(Clone, Debug)]
 pub struct Blobs {
     store: Arc<dyn ObjectStore>,
+    /// The directory of a local store (its staging files are swept by hand).
+    local_root: Option<std::path::PathBuf>,
 }
 
 /// Part size for streaming uploads.
@@ -56,6 +58,7 @@ impl Blobs {
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
         Ok(Self {
             store: Arc::new(store),
+            local_root: Some(dir.to_path_buf()),
         })
     }
 
@@ -84,7 +87,10 @@ impl Blobs {
             } else {
                 Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
             };
-            return Ok(Self { store });
+            return Ok(Self {
+                store,
+                local_root: None,
+            });
         }
         Err(BlobError::Config(format!(
             "unsupported storage URL {url:?} (file:// always; s3:// when built with the `s3` feature)"
@@ -185,6 +191,39 @@ impl Blobs {
             out.push((meta.location.to_string(), meta.last_modified));
         }
         Ok(out)
+    }
+}
+
+impl Blobs {
+    /// Deletes the staging files of multipart uploads that never finished (a local
+    /// store writes `key#n` beside the object and renames it when the upload ends; a
+    /// crash leaves it behind, invisible to [`Blobs::list`]) not modified since
+    /// `cutoff`. Returns how many it deleted. An S3 bucket keeps unfinished uploads as
+    /// parts: give it a lifecycle rule that aborts incomplete multipart uploads.
+    pub fn sweep_staging(&self, cutoff: std::time::SystemTime) -> usize {
+        fn walk(dir: &Path, cutoff: std::time::SystemTime, removed: &mut usize) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(meta) = entry.metadata() else { continue };
+                if meta.is_dir() {
+                    walk(&path, cutoff, removed);
+                    continue;
+                }
+                let staging = entry.file_name().to_string_lossy().contains('#');
+                let stale = meta.modified().is_ok_and(|modified| modified < cutoff);
+                if staging && stale && std::fs::remove_file(&path).is_ok() {
+                    *removed += 1;
+                }
+            }
+        }
+        let mut removed = 0;
+        if let Some(root) = &self.local_root {
+            walk(root, cutoff, &mut removed);
+        }
+        removed
     }
 }
 

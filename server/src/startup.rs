@@ -218,8 +218,20 @@ impl Application {
             let mut ticker = tokio::time::interval(interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut last_purge = std::time::Instant::now();
+            // Leftovers of a crash (unfinished uploads, scratch files, unreferenced
+            // objects) go at start and then hourly.
+            let mut last_sweep: Option<std::time::Instant> = None;
             loop {
                 ticker.tick().await;
+                if last_sweep.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(3600))
+                {
+                    last_sweep = Some(std::time::Instant::now());
+                    match service::catalogue::remove_orphans(&sync_ctx, LEFTOVER_GRACE).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(removed = n, "swept leftovers of interrupted work"),
+                        Err(err) => tracing::warn!(error = %err, "sweeping leftovers failed"),
+                    }
+                }
                 if let Err(err) = service::catalogue::sync_search(&sync_ctx).await {
                     tracing::warn!(error = %err, "search index sync failed; retrying");
                 }
@@ -266,6 +278,10 @@ impl Application {
         result
     }
 }
+
+/// How old an unreferenced object or scratch file must be before the server's sweep
+/// deletes it: longer than any upload or ingest still running on another replica.
+const LEFTOVER_GRACE: chrono::Duration = chrono::Duration::hours(1);
 
 /// Aborts a background task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

@@ -307,8 +307,10 @@ pub async fn update(ctx: &Ctx, actor: &Staff, id: TitleId, changes: TitleChanges
     .await
 }
 
-/// Deletes stored objects no title refers to and older than `grace` (so an ingest in
-/// progress elsewhere keeps its fresh objects). Returns how many were deleted.
+/// Deletes stored objects no title refers to, staging files of unfinished uploads and
+/// scratch files of interrupted ingests, all older than `grace` (so an ingest in
+/// progress elsewhere keeps its fresh files). Returns how many were deleted. The server
+/// runs it at start and hourly; `jieyue ingest` before it ingests.
 pub async fn remove_orphans(ctx: &Ctx, grace: chrono::Duration) -> Result<usize> {
     let referenced = titles::referenced_keys(ctx.db.reader()).await?;
     let cutoff = ctx.clock.now() - grace;
@@ -322,7 +324,11 @@ pub async fn remove_orphans(ctx: &Ctx, grace: chrono::Duration) -> Result<usize>
             }
         }
     }
-    // Scratch files of interrupted ingests.
+    // Staging files of uploads to the store that never finished.
+    let system_cutoff = std::time::SystemTime::from(cutoff);
+    let blobs = ctx.catalogue.blobs.clone();
+    removed += tokio::task::spawn_blocking(move || blobs.sweep_staging(system_cutoff)).await?;
+    // Scratch files of interrupted ingests and uploads.
     if let Ok(entries) = std::fs::read_dir(&ctx.catalogue.work_dir) {
         for entry in entries.flatten() {
             let stale = entry

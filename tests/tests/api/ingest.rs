@@ -338,3 +338,37 @@ async fn two_files_of_one_book_in_one_run_are_refused_naming_both(app: TestApp) 
 }
 
 both_backends!(two_files_of_one_book_in_one_run_are_refused_naming_both);
+
+/// A server killed mid-upload leaves an unfinished object (the local store's `key#n`
+/// staging file) and an upload scratch file: the next start sweeps them once they are
+/// old enough, and leaves fresh ones (another replica may be writing them) alone.
+#[tokio::test]
+async fn the_server_sweeps_leftovers_of_a_crash_at_start() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = test_config(Backend::Sqlite, data.path()).await;
+    let long_ago =
+        std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+    let place = |relative: &str, old: bool| {
+        let path = data.path().join(relative);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+        let file = std::fs::File::create(&path).expect("create");
+        std::io::Write::write_all(&mut &file, &[7u8; 4096]).expect("write");
+        if old {
+            file.set_modified(long_ago).expect("mtime");
+        }
+        path
+    };
+    let staging = place("objects/packages/t1/v1-abc.epub#1", true);
+    let scratch = place("work/upload-1234.epub", true);
+    let fresh = place("objects/packages/t2/v1-def.epub#1", false);
+    let app = TestApp::spawn_with(config, data).await;
+    let mut waited = 0;
+    while (staging.exists() || scratch.exists()) && waited < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    assert!(!staging.exists(), "an old staging file is swept");
+    assert!(!scratch.exists(), "an old scratch file is swept");
+    assert!(fresh.exists(), "a fresh staging file is left alone");
+    assert_eq!(app.get("/health", None).await.status, StatusCode::OK);
+}
