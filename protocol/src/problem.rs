@@ -57,6 +57,8 @@ pub enum ProblemType {
     /// The uploaded book is protected already (a Jieyue package, Readium LCP, Adobe
     /// ADEPT): upload the unprotected EPUB.
     AlreadyProtected,
+    /// The server's disk is full: nothing was changed; reads still work.
+    InsufficientStorage,
     /// The server is not ready (e.g. the database is unreachable).
     Unavailable,
     /// Something failed inside the server; the cause is logged, never returned.
@@ -65,7 +67,7 @@ pub enum ProblemType {
 
 impl ProblemType {
     /// Every problem kind, for documentation and exhaustive tests.
-    pub const ALL: [ProblemType; 23] = [
+    pub const ALL: [ProblemType; 24] = [
         ProblemType::MalformedRequest,
         ProblemType::Validation,
         ProblemType::PayloadTooLarge,
@@ -87,6 +89,7 @@ impl ProblemType {
         ProblemType::DeviceLimit,
         ProblemType::LoanEnded,
         ProblemType::AlreadyProtected,
+        ProblemType::InsufficientStorage,
         ProblemType::Unavailable,
         ProblemType::Internal,
     ];
@@ -115,6 +118,7 @@ impl ProblemType {
             ProblemType::DeviceLimit => "device-limit",
             ProblemType::LoanEnded => "loan-ended",
             ProblemType::AlreadyProtected => "already-protected",
+            ProblemType::InsufficientStorage => "insufficient-storage",
             ProblemType::Unavailable => "unavailable",
             ProblemType::Internal => "internal",
         }
@@ -155,6 +159,7 @@ impl ProblemType {
             ProblemType::DeviceLimit => "Device limit reached",
             ProblemType::LoanEnded => "Loan ended",
             ProblemType::AlreadyProtected => "Already protected",
+            ProblemType::InsufficientStorage => "Insufficient storage",
             ProblemType::Unavailable => "Service unavailable",
             ProblemType::Internal => "Internal error",
         }

@@ -204,6 +204,16 @@ impl From<ServiceError> for ApiError {
                     "the change conflicts with existing data",
                 )
             }
+            // A full disk (or quota) anywhere below: the request changed nothing, the
+            // server still serves reads, and the operator must free space.
+            full if disk_full(&full) => {
+                tracing::error!(error = %ErrorChain(&full), "storage is full");
+                Self::new(
+                    ProblemType::InsufficientStorage,
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "the server's storage is full; nothing was changed; please tell the administrator",
+                )
+            }
             ServiceError::Blob(blob) => {
                 // The object store failed or refused (an S3 outage, a bucket that denies
                 // writes, an object gone missing): the operator reads the log; the caller
@@ -227,6 +237,23 @@ impl From<ServiceError> for ApiError {
             }
         }
     }
+}
+
+/// Whether `err` or any of its causes is a full disk or an exceeded quota.
+fn disk_full(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            )
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// Displays an error with its causes (`a: b: c`).

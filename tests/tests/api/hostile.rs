@@ -94,3 +94,63 @@ fn walk(dir: &std::path::Path) -> usize {
 }
 
 both_backends!(hostile_uploads_are_refused_clearly_and_store_nothing);
+
+/// With the data disk full, an upload answers 507 `insufficient-storage` and changes
+/// nothing, reads go on, and once space is freed the same upload succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_data_disk_refuses_uploads_clearly_and_keeps_serving_reads() {
+    let disk = std::env::var("JIEYUE_TEST_SMALL_DISK").unwrap_or_else(|_| {
+        panic!(
+            "JIEYUE_TEST_SMALL_DISK is not set. Run the suite with scripts/test, which \
+             mounts a small disk (scripts/small-disk.sh)."
+        )
+    });
+    let data = tempfile::tempdir_in(&disk).expect("temp dir on the small disk");
+    let config = jieyue_tests::test_config(jieyue_tests::Backend::Sqlite, data.path()).await;
+    let app = TestApp::spawn_with(config, data).await;
+    let admin = app.admin_token().await;
+    let reader_visible = app.upload_corpus(&admin, "zh/daxue.epub").await;
+
+    // Fill the disk to the last byte (the filler goes when the test ends, pass or fail).
+    struct Filler(std::path::PathBuf);
+    impl Drop for Filler {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let filler =
+        Filler(std::path::Path::new(&disk).join(format!("filler-{}", uuid::Uuid::new_v4())));
+    {
+        let mut file = std::fs::File::create(&filler.0).expect("filler");
+        let block = vec![0x5au8; 64 * 1024];
+        while file.write_all(&block).is_ok() {}
+        while file.write_all(&block[..512]).is_ok() {}
+        while file.write_all(&block[..1]).is_ok() {}
+    }
+    let book = std::fs::read(corpus("epub3/moby-dick.epub")).expect("corpus");
+    let reply = app
+        .upload_bytes(&admin, "moby-dick.epub", book.clone())
+        .await;
+    assert_eq!(
+        (reply.status, reply.problem()),
+        (
+            StatusCode::INSUFFICIENT_STORAGE,
+            "insufficient-storage".to_owned()
+        ),
+        "{reply:?}"
+    );
+    // Reads go on while the disk is full.
+    let details = app
+        .get(&format!("/api/v1/catalog/{reader_visible}"), None)
+        .await;
+    assert_eq!(details.status, StatusCode::OK);
+    let (status, _, package) = app
+        .get_bytes(&format!("/api/v1/catalog/{reader_visible}/package"), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!package.is_empty());
+
+    drop(filler); // frees the space
+    let reply = app.upload_bytes(&admin, "moby-dick.epub", book).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+}
