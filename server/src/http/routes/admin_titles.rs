@@ -92,7 +92,10 @@ fn ingest_error(err: IngestError) -> ApiError {
         (status = 200, description = "Updated or unchanged", body = UploadResult),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not a valid EPUB; `errors[0].message` says why", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: another file of the same book was ingested at the same moment", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation`: not a valid EPUB, or refused from its archive (a zip bomb, an entry named twice, an oversized OPF); `errors[0].message` names the entry. `already-protected`: a Jieyue package, an LCP or ADEPT book", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`: the object storage failed or refused", body = Problem, content_type = "application/problem+json"),
+        (status = 507, description = "`insufficient-storage`: the server's disk is full; nothing was changed", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn upload(
     State(state): State<AppState>,
@@ -208,7 +211,9 @@ pub async fn update(
         (status = 200, body = AdminTitle),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation`: not a JPEG, PNG, GIF or WebP image, or larger than 12,000 pixels a side or 48 megapixels", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`: the object storage failed or refused", body = Problem, content_type = "application/problem+json"),
+        (status = 507, description = "`insufficient-storage`: the server's disk is full; nothing was changed", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn replace_cover(
     State(state): State<AppState>,
