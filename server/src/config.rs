@@ -80,10 +80,29 @@ pub struct AuthConfig {
     pub patron_session_days: u32,
     /// How long a staff login lasts.
     pub staff_session_hours: u32,
-    /// Consecutive failed logins after which an account is locked.
+    /// Consecutive wrong passwords for one account from one client before each next
+    /// attempt must wait (one second, doubling).
     pub max_failed_logins: u32,
-    /// How long a locked account stays locked.
+    /// The longest wait between attempts, in minutes.
     pub lockout_minutes: u32,
+    /// Wrong passwords one client may send in a burst, over all accounts.
+    #[serde(default = "default_client_failure_burst")]
+    pub client_failure_burst: u32,
+    /// A client earns one more wrong password this many seconds after its last.
+    #[serde(default = "default_client_failure_refill_seconds")]
+    pub client_failure_refill_seconds: u32,
+    /// Behind a reverse proxy: take the client's address from the last hop of
+    /// `X-Forwarded-For` (only if the proxy sets it; otherwise anyone can forge it).
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
+}
+
+fn default_client_failure_burst() -> u32 {
+    20
+}
+
+fn default_client_failure_refill_seconds() -> u32 {
+    3
 }
 
 /// Argon2id parameters (see RFC 9106 and the OWASP password storage guidance).
@@ -119,6 +138,9 @@ impl Default for Config {
                 staff_session_hours: 12,
                 max_failed_logins: 5,
                 lockout_minutes: 15,
+                client_failure_burst: default_client_failure_burst(),
+                client_failure_refill_seconds: default_client_failure_refill_seconds(),
+                trust_forwarded_for: false,
             },
             // OWASP's first recommended Argon2id setting: 19 MiB, 2 passes, 1 lane.
             password_hashing: PasswordHashingConfig {

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::LockoutPolicy;
+use crate::domain::ThrottlePolicy;
 use crate::http::{self, AppState};
 use crate::service::passwords::PasswordHasher;
 use crate::service::staff::Bootstrap;
@@ -114,10 +114,15 @@ pub async fn build_context(config: &Config, clock: Arc<dyn Clock>) -> Result<Ctx
         let auth = AuthSettings {
             patron_session: Duration::days(i64::from(config.auth.patron_session_days)),
             staff_session: Duration::hours(i64::from(config.auth.staff_session_hours)),
-            lockout: LockoutPolicy {
-                max_failures: config.auth.max_failed_logins.max(1),
-                lock_for: Duration::minutes(i64::from(config.auth.lockout_minutes)),
+            throttle: ThrottlePolicy {
+                free_failures: config.auth.max_failed_logins.max(1),
+                max_delay: Duration::minutes(i64::from(config.auth.lockout_minutes.max(1))),
+                client_burst: config.auth.client_failure_burst.max(1),
+                client_refill: Duration::seconds(i64::from(
+                    config.auth.client_failure_refill_seconds.max(1),
+                )),
             },
+            trust_forwarded_for: config.auth.trust_forwarded_for,
         };
         let blobs = match &config.storage_url {
             Some(url) => crate::blobs::Blobs::from_url(url),
@@ -149,6 +154,7 @@ pub async fn build_context(config: &Config, clock: Arc<dyn Clock>) -> Result<Ctx
             catalogue,
             webhook,
             cache: Arc::default(),
+            throttle: Arc::default(),
             copy_freed: Arc::new(service::holds::Queue),
         };
         service::catalogue::sync_search(&ctx).await?;
@@ -270,9 +276,12 @@ impl Application {
         // The jobs stop with the server, even when this future is dropped mid-way.
         let _jobs = AbortOnDrop(sync);
         let router = http::router(self.state, self.max_body_bytes, self.max_upload_bytes);
-        let result = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         drop(_jobs);
         db.close().await;
         result

@@ -24,7 +24,7 @@ pub use lending::{
     CirculationBar, LendingRules, Loan, LoanState, RenewalRefusal, rules_key, rules_precedence,
 };
 pub use library::{Library, LibraryCode, LibraryName, NewLibrary, Region};
-pub use login_guard::{LockoutPolicy, LoginGuard};
+pub use login_guard::{LoginGuard, ThrottlePolicy};
 pub use lot::{DrawKey, Lot, LotStatus, draw_order};
 pub use password::{Password, PasswordHash};
 pub use patron::{CardNumber, DisplayName, NewPatron, Patron, PatronCategory};

@@ -210,6 +210,40 @@ impl FromRequestParts<AppState> for StaffAuth {
     }
 }
 
+/// The client's address, for the login throttle: the connection's peer, or, with
+/// `auth.trust_forwarded_for` (behind a reverse proxy that sets it), the last hop of
+/// `X-Forwarded-For`. `None` when neither is known (a test calling the router directly).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if state.ctx.auth.trust_forwarded_for
+            && let Some(ip) = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.rsplit(',').next())
+                .and_then(|hop| hop.trim().parse().ok())
+        {
+            return Ok(Self(Some(ip)));
+        }
+        Ok(Self(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}
+
 /// For `PATCH` bodies: tells an absent field (`None`) from an explicit `null`
 /// (`Some(None)`). Use with `#[serde(default, deserialize_with = "...")]`.
 pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>

@@ -111,14 +111,16 @@ impl From<ServiceError> for ApiError {
                 "the credentials are not valid",
             ),
             ServiceError::LockedOut { retry_after } => {
-                // Round up: "retry after 0 seconds" would invite a retry that fails.
-                let seconds = u64::try_from(retry_after.num_seconds()).unwrap_or(0) + 1;
+                // Whole seconds, rounded up: "retry after 0 seconds" would invite a retry
+                // that fails.
+                let millis = u64::try_from(retry_after.num_milliseconds()).unwrap_or(0);
+                let seconds = millis.div_ceil(1000).max(1);
                 Self {
                     retry_after_seconds: Some(seconds),
                     ..Self::new(
                         ProblemType::TooManyAttempts,
                         StatusCode::TOO_MANY_REQUESTS,
-                        "too many failed logins; the account is locked for a while",
+                        "too many wrong passwords; please wait a moment before trying again",
                     )
                 }
             }

@@ -16,6 +16,7 @@ use crate::store::audit::{self, Actor, AuditEntry};
 use crate::store::login_attempts::{self, Account};
 use crate::store::sessions::{self, Principal};
 use crate::store::{libraries, patrons, staff};
+use std::net::IpAddr;
 
 /// A newly issued bearer token.
 #[derive(Debug, Clone)]
@@ -61,21 +62,28 @@ fn hash_token(token: &str) -> [u8; 32] {
     out
 }
 
-/// Checks a password for an account found (or not) by the caller, counting failures.
-/// Returns the account only when it exists, is not locked and the password is right.
+/// Checks a password for an account found (or not) by the caller. The throttle is
+/// asked first, before any hashing, under the account *name* the caller typed (`key`)
+/// and the client's address, so a known and an unknown account answer alike. Returns
+/// the account only when it exists and the password is right.
 async fn check_password(
     ctx: &Ctx,
+    key: &str,
+    client: Option<IpAddr>,
     account: Option<(Account, PasswordHash, LoginGuard)>,
     password: &SecretString,
 ) -> Result<Account> {
     let now = ctx.clock.now();
-    if let Some((_, _, guard)) = &account
-        && let Some(retry_after) = guard.locked_for(now)
-    {
-        return Err(Error::LockedOut { retry_after });
-    }
+    let policy = &ctx.auth.throttle;
+    ctx.throttle
+        .admit(policy, key, client, now)
+        .map_err(|retry_after| Error::LockedOut { retry_after })?;
+    let failed = || {
+        ctx.throttle.failed(policy, key, client, now);
+        Error::InvalidCredentials
+    };
     let Some(candidate) = Password::candidate(password) else {
-        return Err(Error::InvalidCredentials);
+        return Err(failed());
     };
     let (account, hash) = match account {
         Some((account, hash, _)) => (Some(account), Some(hash)),
@@ -83,14 +91,17 @@ async fn check_password(
     };
     let matches = ctx.passwords.verify(candidate, hash).await?;
     match (account, matches) {
-        (Some(account), true) => Ok(account),
+        (Some(account), true) => {
+            ctx.throttle.succeeded(key, client);
+            Ok(account)
+        }
         (Some(account), false) => {
             let txn = ctx.db.begin_write().await?;
-            login_attempts::record_failure(&txn, account, &ctx.auth.lockout, now).await?;
+            login_attempts::record_failure(&txn, account).await?;
             txn.commit().await?;
-            Err(Error::InvalidCredentials)
+            Err(failed())
         }
-        (None, _) => Err(Error::InvalidCredentials),
+        (None, _) => Err(failed()),
     }
 }
 
@@ -117,6 +128,7 @@ pub async fn patron_login(
     library_code: &str,
     card_number: &str,
     password: &SecretString,
+    client: Option<IpAddr>,
 ) -> Result<(IssuedToken, Patron, Library)> {
     let mut v = Validator::new();
     let code = v.check(LibraryCode::parse(library_code).map_err(|mut e| {
@@ -137,7 +149,8 @@ pub async fn patron_login(
     };
     let patron = found.as_ref().map(|(patron, _, _)| patron.clone());
     let account = found.map(|(p, hash, guard)| (Account::Patron(p.id), hash, guard));
-    let account = check_password(ctx, account, password).await?;
+    let key = format!("patron:{}:{}", code.as_str(), card.as_str());
+    let account = check_password(ctx, &key, client, account, password).await?;
     let (Some(patron), Some(library)) = (patron, library) else {
         return Err(Error::InvalidCredentials);
     };
@@ -151,16 +164,18 @@ pub async fn staff_login(
     ctx: &Ctx,
     username: &str,
     password: &SecretString,
+    client: Option<IpAddr>,
 ) -> Result<(IssuedToken, Staff)> {
+    let key = format!("staff:{}", username.trim().to_lowercase());
     let Ok(username) = Username::parse(username) else {
         // Not a possible username: answer like a wrong password, after the same work.
-        check_password(ctx, None, password).await?;
+        check_password(ctx, &key, client, None, password).await?;
         return Err(Error::InvalidCredentials);
     };
     let found = staff::find_for_login(ctx.db.reader(), username.as_str()).await?;
     let member = found.as_ref().map(|(s, _, _)| s.clone());
     let account = found.map(|(s, hash, guard)| (Account::Staff(s.id), hash, guard));
-    let account = check_password(ctx, account, password).await?;
+    let account = check_password(ctx, &key, client, account, password).await?;
     let Some(member) = member else {
         return Err(Error::InvalidCredentials);
     };
@@ -233,6 +248,7 @@ pub async fn change_own_password(
     session: SessionId,
     current: &SecretString,
     new: &SecretString,
+    client: Option<IpAddr>,
 ) -> Result<()> {
     let new = Password::parse_new("new_password", new)?;
     let (account, principal, credentials, actor, library) = match owner {
@@ -252,9 +268,13 @@ pub async fn change_own_password(
         ),
     };
     let (hash, guard) = credentials.ok_or(Error::Unauthenticated)?;
-    // The same lock-out as at login: a stolen token must not become a way to guess
+    // The same throttle as at login: a stolen token must not become a way to guess
     // the current password without limit.
-    check_password(ctx, Some((account, hash, guard)), current).await?;
+    let key = match account {
+        Account::Patron(id) => format!("password-change:patron:{}", id.0),
+        Account::Staff(id) => format!("password-change:staff:{}", id.0),
+    };
+    check_password(ctx, &key, client, Some((account, hash, guard)), current).await?;
     let new_hash = ctx.passwords.hash(new).await?;
     let now = ctx.clock.now();
     let txn = ctx.db.begin_write().await?;

@@ -18,6 +18,7 @@ pub mod positions;
 pub mod reports;
 pub mod rules;
 pub mod staff;
+pub mod throttle;
 pub mod thumbnail;
 pub mod webhooks;
 
@@ -30,7 +31,7 @@ use chrono::Duration;
 use futures_util::future::BoxFuture;
 
 use crate::clock::Clock;
-use crate::domain::{Invalid, LockoutPolicy};
+use crate::domain::{Invalid, ThrottlePolicy};
 use crate::store::{Db, StoreError};
 use passwords::PasswordHasher;
 
@@ -54,6 +55,8 @@ pub struct Ctx {
     pub webhook: Option<webhooks::Webhook>,
     /// Rules, titles, lots and device keys the borrow path reads on every loan.
     pub cache: Arc<cache::LendingCache>,
+    /// Who must wait before their next password is checked.
+    pub throttle: Arc<throttle::LoginThrottle>,
     /// Told after a transaction that freed copies commits (the holds queue).
     pub copy_freed: Arc<dyn CopyFreedListener>,
 }
@@ -84,8 +87,10 @@ pub struct AuthSettings {
     pub patron_session: Duration,
     /// How long a staff session lasts.
     pub staff_session: Duration,
-    /// When failed logins lock an account.
-    pub lockout: LockoutPolicy,
+    /// How wrong passwords are slowed down.
+    pub throttle: ThrottlePolicy,
+    /// Take the client's address from the last `X-Forwarded-For` hop (behind a proxy).
+    pub trust_forwarded_for: bool,
 }
 
 /// Why a use case failed. The HTTP layer maps each case to one problem type.

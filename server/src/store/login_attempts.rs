@@ -1,14 +1,15 @@
-//! Counting failed logins and locking accounts, for patrons and staff alike.
+//! Counting failed logins, for patrons and staff alike (who must wait is the login
+//! throttle's business, `service::throttle`).
 //!
 //! Both updates are single statements, so concurrent wrong guesses cannot lose a count.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::Result;
 use super::entity::{patron, staff};
-use crate::domain::{LockoutPolicy, PatronId, StaffId};
+use crate::domain::{PatronId, StaffId};
 
 /// An account that logs in with a password.
 #[derive(Debug, Clone, Copy)]
@@ -19,38 +20,13 @@ pub enum Account {
     Staff(StaffId),
 }
 
-/// `CASE WHEN failed_logins + 1 >= max THEN lock_until ELSE locked_until END`
-fn next_lock<C: ColumnTrait>(
-    failed: C,
-    locked: C,
-    policy: &LockoutPolicy,
-    now: DateTime<Utc>,
-) -> SimpleExpr {
-    CaseStatement::new()
-        .case(
-            Expr::col(failed).add(1).gte(i64::from(policy.max_failures)),
-            Expr::val(now + policy.lock_for),
-        )
-        .finally(Expr::col(locked))
-        .into()
-}
-
-/// Counts one failed login and locks the account when the count reaches the policy's
-/// maximum.
-pub async fn record_failure(
-    conn: &impl ConnectionTrait,
-    account: Account,
-    policy: &LockoutPolicy,
-    now: DateTime<Utc>,
-) -> Result<()> {
+/// Counts one failed login (for staff to see; the throttle, not this count, decides
+/// who waits).
+pub async fn record_failure(conn: &impl ConnectionTrait, account: Account) -> Result<()> {
     match account {
         Account::Patron(id) => {
             use patron::Column as C;
             patron::Entity::update_many()
-                .col_expr(
-                    C::LockedUntil,
-                    next_lock(C::FailedLogins, C::LockedUntil, policy, now),
-                )
                 .col_expr(C::FailedLogins, Expr::col(C::FailedLogins).add(1))
                 .filter(C::Id.eq(id.0))
                 .exec(conn)
@@ -59,10 +35,6 @@ pub async fn record_failure(
         Account::Staff(id) => {
             use staff::Column as C;
             staff::Entity::update_many()
-                .col_expr(
-                    C::LockedUntil,
-                    next_lock(C::FailedLogins, C::LockedUntil, policy, now),
-                )
                 .col_expr(C::FailedLogins, Expr::col(C::FailedLogins).add(1))
                 .filter(C::Id.eq(id.0))
                 .exec(conn)

@@ -52,27 +52,42 @@ async fn malformed_login_fields_are_validation_problems(app: TestApp) {
     assert_eq!(fields, ["library_code", "card_number"]);
 }
 
-async fn repeated_failures_lock_the_account_until_the_lock_lapses(app: TestApp) {
-    TwoLibraries::create(&app).await;
-    let max = app.config.auth.max_failed_logins;
-    for attempt in 1..=max {
-        let reply = app.patron_login("city", "C1", "wrong guess").await;
-        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
-    }
-    // Locked: even the right password is refused, with Retry-After.
-    let locked = app.patron_login("city", "C1", PASSWORD).await;
-    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{locked:?}");
-    assert_eq!(locked.problem(), "too-many-attempts");
-    let retry_after: i64 = locked.headers["retry-after"]
+fn retry_after(reply: &jieyue_tests::Reply) -> i64 {
+    reply.headers["retry-after"]
         .to_str()
         .expect("ascii")
         .parse()
-        .expect("seconds");
-    let lock_seconds = i64::from(app.config.auth.lockout_minutes) * 60;
-    assert!(
-        (1..=lock_seconds + 1).contains(&retry_after),
-        "{retry_after}"
-    );
+        .expect("seconds")
+}
+
+async fn repeated_failures_slow_guessing_down_and_the_owner_gets_in(app: TestApp) {
+    TwoLibraries::create(&app).await;
+    let free = app.config.auth.max_failed_logins;
+    for (card, password) in [("C1", PASSWORD), ("C999", "whatever it is")] {
+        // A real card and an unknown one answer alike, attempt for attempt.
+        for attempt in 1..=free {
+            let reply = app.patron_login("city", card, "wrong guess").await;
+            assert_eq!(
+                reply.status,
+                StatusCode::UNAUTHORIZED,
+                "{card} attempt {attempt}"
+            );
+        }
+        let waiting = app.patron_login("city", card, password).await;
+        assert_eq!(
+            (waiting.status, waiting.problem()),
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-attempts".to_owned()
+            ),
+            "{card}: {waiting:?}"
+        );
+        assert_eq!(
+            retry_after(&waiting),
+            1,
+            "{card}: one second after the free failures"
+        );
+    }
 
     // Other patrons are not affected.
     assert_eq!(
@@ -80,11 +95,20 @@ async fn repeated_failures_lock_the_account_until_the_lock_lapses(app: TestApp) 
         StatusCode::OK
     );
 
-    app.clock.advance(Duration::seconds(retry_after));
+    // The wait doubles with each further failure, and is never a lock: after it, the
+    // right password gets in.
+    app.clock.advance(Duration::seconds(1));
+    assert_eq!(
+        app.patron_login("city", "C1", "wrong guess").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let longer = app.patron_login("city", "C1", PASSWORD).await;
+    assert_eq!(retry_after(&longer), 2, "{longer:?}");
+    app.clock.advance(Duration::seconds(2));
     let reopened = app.patron_login("city", "C1", PASSWORD).await;
     assert_eq!(reopened.status, StatusCode::OK, "{reopened:?}");
 
-    // Success reset the count: one more failure does not lock again.
+    // Success cleared the record: one more failure brings no wait.
     assert_eq!(
         app.patron_login("city", "C1", "wrong guess").await.status,
         StatusCode::UNAUTHORIZED
@@ -95,7 +119,7 @@ async fn repeated_failures_lock_the_account_until_the_lock_lapses(app: TestApp) 
     );
 }
 
-async fn staff_logins_lock_too(app: TestApp) {
+async fn staff_logins_are_throttled_too(app: TestApp) {
     let world = TwoLibraries::create(&app).await;
     let _ = world;
     for _ in 0..app.config.auth.max_failed_logins {
@@ -108,14 +132,59 @@ async fn staff_logins_lock_too(app: TestApp) {
             .await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
-    let locked = app
+    let waiting = app
         .post(
             "/api/v1/staff/auth/login",
             None,
             json!({ "username": "city-librarian", "password": PASSWORD }),
         )
         .await;
-    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(waiting.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Behind a proxy that sets `X-Forwarded-For`: one client's guesses never keep the
+/// owner (another client) out, and a client that fails too often, whatever names it
+/// tries, waits before the server hashes another password for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attacker_cannot_keep_the_owner_out_and_runs_out_of_guesses() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut config = jieyue_tests::test_config(jieyue_tests::Backend::Sqlite, data.path()).await;
+    config.auth.trust_forwarded_for = true;
+    let app = TestApp::spawn_with(config, data).await;
+    TwoLibraries::create(&app).await;
+    let login = |from: &'static str, card: String, password: &'static str| {
+        let request = app
+            .client
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .header("x-forwarded-for", format!("10.9.9.9, {from}"))
+            .json(&json!({ "library_code": "city", "card_number": card, "password": password }));
+        async move { TestApp::reply(request.send().await.expect("sent")).await }
+    };
+    let attacker = "203.0.113.9";
+    for _ in 0..12 {
+        login(attacker, "C1".into(), "guess").await;
+    }
+    assert_eq!(
+        login(attacker, "C1".into(), PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let owner = login("198.51.100.7", "C1".into(), PASSWORD).await;
+    assert_eq!(owner.status, StatusCode::OK, "the owner gets in: {owner:?}");
+
+    // The attacker spreads guesses over many names: the client's own budget ends it.
+    let burst = app.config.auth.client_failure_burst;
+    let mut refused_early = None;
+    for n in 0..burst + 5 {
+        let reply = login(attacker, format!("X{n}"), "guess").await;
+        if reply.status == StatusCode::TOO_MANY_REQUESTS {
+            refused_early = Some(n);
+            break;
+        }
+    }
+    assert!(
+        refused_early.is_some_and(|n| n <= burst),
+        "a client's failures over all names are bounded ({refused_early:?})"
+    );
 }
 
 async fn logout_revokes_the_token(app: TestApp) {
@@ -269,7 +338,7 @@ async fn patron_changes_password_and_other_sessions_end(app: TestApp) {
     );
 }
 
-async fn guessing_the_current_password_locks_the_account_too(app: TestApp) {
+async fn guessing_the_current_password_is_throttled_too(app: TestApp) {
     TwoLibraries::create(&app).await;
     let token = app.patron_token("city", "C1").await;
     for _ in 0..app.config.auth.max_failed_logins {
@@ -282,19 +351,24 @@ async fn guessing_the_current_password_locks_the_account_too(app: TestApp) {
             .await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
-    // Even the right current password is refused now, and so is logging in.
-    let locked = app
+    // A stolen token is no way to guess without limit: the next try must wait.
+    let waiting = app
         .post(
             "/api/v1/me/password",
             Some(&token),
             json!({ "current_password": PASSWORD, "new_password": "new password 1" }),
         )
         .await;
-    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(
-        app.patron_login("city", "C1", PASSWORD).await.status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    assert_eq!(waiting.status, StatusCode::TOO_MANY_REQUESTS);
+    app.clock.advance(Duration::seconds(retry_after(&waiting)));
+    let changed = app
+        .post(
+            "/api/v1/me/password",
+            Some(&token),
+            json!({ "current_password": PASSWORD, "new_password": "new password 1" }),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{changed:?}");
 }
 
 async fn staff_change_their_own_password(app: TestApp) {
@@ -381,15 +455,15 @@ both_backends!(
     patron_logs_in_and_sees_their_profile,
     wrong_password_unknown_card_and_unknown_library_look_the_same,
     malformed_login_fields_are_validation_problems,
-    repeated_failures_lock_the_account_until_the_lock_lapses,
-    staff_logins_lock_too,
+    repeated_failures_slow_guessing_down_and_the_owner_gets_in,
+    staff_logins_are_throttled_too,
     logout_revokes_the_token,
     sessions_expire,
     expired_sessions_are_purged,
     garbage_tokens_are_unauthenticated,
     patron_changes_password_and_other_sessions_end,
     staff_change_their_own_password,
-    guessing_the_current_password_locks_the_account_too,
+    guessing_the_current_password_is_throttled_too,
     tokens_only_work_on_their_side,
     deactivated_staff_cannot_log_in_and_lose_their_sessions,
 );

@@ -10,7 +10,7 @@ use jieyue_protocol::problem::Problem;
 
 use crate::domain::{Library, Patron};
 use crate::http::AppState;
-use crate::http::extract::{Json, PatronAuth};
+use crate::http::extract::{ClientAddr, Json, PatronAuth};
 use crate::http::problem::ApiError;
 use crate::service::auth::{self, IssuedToken, Owner};
 use crate::service::{libraries, patrons};
@@ -61,10 +61,11 @@ pub async fn list_libraries(
         (status = 200, body = PatronLoginResponse),
         (status = 401, description = "Wrong library, card or password", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Malformed fields", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Locked after too many failures", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too-many-attempts`: wait `Retry-After` seconds (too many wrong passwords for this card from this client, or from this client in all)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn patron_login(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     Json(request): Json<PatronLoginRequest>,
 ) -> Result<Json<PatronLoginResponse>, ApiError> {
     let (issued, patron, library) = auth::patron_login(
@@ -72,6 +73,7 @@ pub async fn patron_login(
         &request.library_code,
         &request.card_number,
         &request.password,
+        client,
     )
     .await?;
     Ok(Json(PatronLoginResponse {
@@ -118,10 +120,12 @@ pub async fn me(
         (status = 204, description = "Changed"),
         (status = 401, description = "Current password wrong, or not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "New password too weak", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too-many-attempts`: too many wrong current passwords; wait `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn change_password(
     State(state): State<AppState>,
     auth: PatronAuth,
+    ClientAddr(client): ClientAddr,
     Json(request): Json<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     auth::change_own_password(
@@ -130,6 +134,7 @@ pub async fn change_password(
         auth.session,
         &request.current_password,
         &request.new_password,
+        client,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::reader::session_token;
 use crate::domain::Staff;
 use crate::http::AppState;
-use crate::http::extract::{Json, StaffAuth};
+use crate::http::extract::{ClientAddr, Json, StaffAuth};
 use crate::http::problem::ApiError;
 use crate::service::auth::{self, Owner};
 
@@ -78,14 +78,15 @@ pub struct StaffLoginResponse {
         (status = 200, body = StaffLoginResponse),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Account deactivated", body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too-many-attempts`: wait `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     Json(request): Json<StaffLoginRequest>,
 ) -> Result<Json<StaffLoginResponse>, ApiError> {
     let (issued, staff) =
-        auth::staff_login(&state.ctx, &request.username, &request.password).await?;
+        auth::staff_login(&state.ctx, &request.username, &request.password, client).await?;
     Ok(Json(StaffLoginResponse {
         session: session_token(issued),
         staff: StaffView::from(&staff),
@@ -120,10 +121,12 @@ pub async fn me(auth: StaffAuth) -> Json<StaffView> {
         (status = 204, description = "Changed"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too-many-attempts`: too many wrong current passwords; wait `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn change_password(
     State(state): State<AppState>,
     auth: StaffAuth,
+    ClientAddr(client): ClientAddr,
     Json(request): Json<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     auth::change_own_password(
@@ -132,6 +135,7 @@ pub async fn change_password(
         auth.session,
         &request.current_password,
         &request.new_password,
+        client,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
