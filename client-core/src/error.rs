@@ -49,9 +49,22 @@ pub enum ClientError {
         /// Details.
         message: String,
     },
-    /// The book was returned or the library revoked the loan.
+    /// The library revoked the loan.
     #[error("the loan was returned or revoked: {message}")]
     Revoked {
+        /// Details.
+        message: String,
+    },
+    /// The reader returned the book (perhaps on another device); borrow it again to read.
+    #[error("returned: {message}")]
+    Returned {
+        /// Details.
+        message: String,
+    },
+    /// The licence on this device was altered or damaged and has been removed: sync
+    /// (or fetch the licence) to read again. Not a storage failure.
+    #[error("licence removed: {message}")]
+    LicenceRemoved {
         /// Details.
         message: String,
     },
@@ -218,12 +231,15 @@ impl ClientError {
             ProblemType::Forbidden | ProblemType::Conflict | ProblemType::Validation => {
                 refused(Refusal::Other)
             }
-            ProblemType::Unavailable | ProblemType::Internal => Self::Network {
-                message: format!("the server failed ({status}): {message}"),
-            },
+            ProblemType::Unavailable | ProblemType::Internal | ProblemType::InsufficientStorage => {
+                Self::Network {
+                    message: format!("the server failed ({status}): {message}"),
+                }
+            }
             ProblemType::MalformedRequest
             | ProblemType::PayloadTooLarge
-            | ProblemType::MethodNotAllowed => Self::Other {
+            | ProblemType::MethodNotAllowed
+            | ProblemType::AlreadyProtected => Self::Other {
                 message: format!("{status}: {message}"),
             },
             // `ProblemType` is non-exhaustive: a kind from a newer protocol crate that
@@ -368,6 +384,8 @@ mod tests {
             (ProblemType::LoanEnded, refused(Refusal::LoanEnded)),
             (ProblemType::Unavailable, network()),
             (ProblemType::Internal, network()),
+            (ProblemType::InsufficientStorage, network()),
+            (ProblemType::AlreadyProtected, other()),
         ]
     }
 

@@ -46,6 +46,11 @@ CREATE TABLE IF NOT EXISTS annotations (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS annotations_publication ON annotations (publication_id, created_at);
+-- Why a book's licence left this device (so opening it says so).
+CREATE TABLE IF NOT EXISTS ended (
+    publication_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL CHECK (status IN ('returned', 'expired', 'revoked'))
+);
 CREATE TABLE IF NOT EXISTS positions (
     publication_id TEXT PRIMARY KEY,
     locator TEXT NOT NULL,
@@ -155,11 +160,16 @@ impl LocalStore {
                 mac.tag(LICENCE, &licence.record()),
             ],
         )?;
+        // Lent again: whatever ended before is history.
+        self.conn.execute(
+            "DELETE FROM ended WHERE publication_id = ?1",
+            [licence.publication_id.to_string()],
+        )?;
         Ok(())
     }
 
     /// The licence for `publication_id`. A record whose MAC does not check is deleted
-    /// (with its wrapped key) and reported as a storage error.
+    /// and reported as [`ClientError::LicenceRemoved`] (sync to fetch it again).
     pub fn licence(
         &self,
         mac: &LocalIntegrity,
@@ -202,9 +212,11 @@ impl LocalStore {
             Some(licence) if mac.check(LICENCE, &licence.record(), &tag) => Ok(Some(licence)),
             _ => {
                 self.delete_licence(publication_id)?;
-                Err(ClientError::storage(
-                    "the local licence record was altered and has been removed; sync to fetch it again",
-                ))
+                Err(ClientError::LicenceRemoved {
+                    message: "the licence on this device was altered or damaged and has been \
+                              removed; sync (or fetch the licence) to read again"
+                        .into(),
+                })
             }
         }
     }
@@ -221,6 +233,34 @@ impl LocalStore {
     }
 
     /// Destroys the licence (and with it the wrapped content key) of `publication_id`.
+    /// Remembers that the loan of `publication_id` ended with `status` (returned,
+    /// expired, revoked). Not integrity-protected: it only chooses an error message.
+    pub fn record_ended(&self, publication_id: Uuid, status: LicenceStatus) -> Result<()> {
+        let status = match status {
+            LicenceStatus::Active => return Ok(()),
+            other => status_str(other),
+        };
+        self.conn.execute(
+            "INSERT INTO ended (publication_id, status) VALUES (?1, ?2)
+             ON CONFLICT (publication_id) DO UPDATE SET status = excluded.status",
+            rusqlite::params![publication_id.to_string(), status],
+        )?;
+        Ok(())
+    }
+
+    /// How the loan of `publication_id` ended, if this device saw it end.
+    pub fn ended(&self, publication_id: Uuid) -> Result<Option<LicenceStatus>> {
+        let status: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT status FROM ended WHERE publication_id = ?1",
+                [publication_id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(status.as_deref().and_then(parse_status))
+    }
+
     pub fn delete_licence(&self, publication_id: Uuid) -> Result<()> {
         self.conn.execute(
             "DELETE FROM licences WHERE publication_id = ?1",
@@ -390,7 +430,7 @@ mod tests {
             .expect("edit");
         assert!(matches!(
             store.licence(&mac, stored.publication_id),
-            Err(ClientError::Storage { .. })
+            Err(ClientError::LicenceRemoved { .. })
         ));
         assert_eq!(
             store.licence(&mac, stored.publication_id).expect("gone"),

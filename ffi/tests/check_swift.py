@@ -35,6 +35,8 @@ expected = {
         "func onProgress(received: UInt64, total: UInt64?)",
         "enum ClientError: Swift.Error",
         "case Expired",
+        "case Returned",
+        "case LicenceRemoved",
         "case ClockRollback",
         "case DeviceLimit",
         "case WrongCredentials",

@@ -84,7 +84,10 @@ impl Client {
         let id = parse_id(loan_id, "loan")?;
         let token = self.inner.session()?;
         let loan = self.inner.api.return_loan(&token, id).await?;
-        self.inner.destroy(loan.title_id)?;
+        self.inner.destroy_ended(
+            loan.title_id,
+            jieyue_protocol::status::LicenceStatus::Returned,
+        )?;
         self.inner.loan(loan)
     }
 }

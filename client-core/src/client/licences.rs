@@ -65,23 +65,17 @@ impl Inner {
         publication: Uuid,
         verified: Option<&Licence>,
     ) -> Result<Licence> {
-        let stored = self
-            .stored_licence(integrity, publication)?
-            .ok_or_else(|| ClientError::not_found("no licence for this book on this device"))?;
-        match stored.status {
-            LicenceStatus::Active => {}
-            LicenceStatus::Returned | LicenceStatus::Revoked => {
-                self.destroy(publication)?;
-                return Err(ClientError::Revoked {
-                    message: "the loan was returned or revoked".into(),
-                });
-            }
-            LicenceStatus::Expired => {
-                self.destroy(publication)?;
-                return Err(ClientError::Expired {
-                    message: "the loan has ended".into(),
-                });
-            }
+        let Some(stored) = self.stored_licence(integrity, publication)? else {
+            // Gone: say why if this device saw the loan end.
+            let ended = lock(&self.store).ended(publication)?;
+            return Err(match ended {
+                Some(how) => ended_error(how),
+                None => ClientError::not_found("no licence for this book on this device"),
+            });
+        };
+        if stored.status != LicenceStatus::Active {
+            self.destroy_ended(publication, stored.status)?;
+            return Err(ended_error(stored.status));
         }
         let licence = match verified {
             Some(known) if known.terms.id == stored.licence_id => known.clone(),
@@ -98,10 +92,25 @@ impl Inner {
         match time::check_window(licence.terms.rights.start, end, now) {
             Ok(()) => Ok(licence),
             Err(time::TimeError::Expired) => {
-                self.destroy(publication)?;
+                self.destroy_ended(publication, LicenceStatus::Expired)?;
                 Err(time::TimeError::Expired.into())
             }
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// The error that says how a loan ended.
+fn ended_error(how: LicenceStatus) -> ClientError {
+    match how {
+        LicenceStatus::Returned => ClientError::Returned {
+            message: "the book was returned".into(),
+        },
+        LicenceStatus::Revoked => ClientError::Revoked {
+            message: "the library revoked the loan".into(),
+        },
+        LicenceStatus::Expired | LicenceStatus::Active => ClientError::Expired {
+            message: "the loan has ended".into(),
+        },
     }
 }

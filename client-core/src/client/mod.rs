@@ -19,6 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use jieyue_protocol::api::SecretString;
 use jieyue_protocol::local::LocalIntegrity;
+use jieyue_protocol::status::LicenceStatus;
 use jieyue_protocol::time::{DEFAULT_ROLLBACK_TOLERANCE, TimeAnchor};
 use jieyue_protocol::{DeviceKey, KeySet};
 use uuid::Uuid;
@@ -238,6 +239,13 @@ impl Inner {
         tracing::info!(%publication, "licence, key and package removed from the device");
         lock(&self.store).delete_licence(publication)?;
         self.remove_package(publication)
+    }
+
+    /// Like [`Client::destroy`], remembering how the loan ended so that opening the
+    /// book later says so ([`ClientError::Returned`], `Revoked`, `Expired`).
+    pub(crate) fn destroy_ended(&self, publication: Uuid, how: LicenceStatus) -> Result<()> {
+        lock(&self.store).record_ended(publication, how)?;
+        self.destroy(publication)
     }
 
     /// Deletes the package of `publication` and any partial download of it.

@@ -53,8 +53,8 @@ impl Client {
                     lock(&self.inner.store).put_licence(&integrity, &updated)?;
                 }
                 LicenceStatus::Active => {}
-                _ended => {
-                    self.inner.destroy(publication)?;
+                ended => {
+                    self.inner.destroy_ended(publication, ended)?;
                     report.ended.push(publication.to_string());
                 }
             }
@@ -77,7 +77,11 @@ impl Client {
         let mut removed = Vec::new();
         for publication in publications {
             match self.inner.check_licence(&integrity, publication, None) {
-                Err(ClientError::Expired { .. } | ClientError::Revoked { .. }) => {
+                Err(
+                    ClientError::Expired { .. }
+                    | ClientError::Revoked { .. }
+                    | ClientError::Returned { .. },
+                ) => {
                     removed.push(publication.to_string());
                 }
                 Err(ClientError::ClockRollback { .. }) => break,

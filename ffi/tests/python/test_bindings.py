@@ -211,7 +211,8 @@ class Flow(unittest.TestCase):
         clock.advance(8 * 86_400_000)
         with self.assertRaises(ClientError.Expired):
             book.resource(order[chapter].href)
-        with self.assertRaises(ClientError.NotFound):
+        # Opening it again says why it is gone.
+        with self.assertRaises(ClientError.Expired):
             client.open_book(title.id)
         self.assertEqual(client.remove_ended(), [])
         returned = run(client.return_loan(loan.id))

@@ -53,10 +53,11 @@ async fn an_expired_loan_refuses_to_open_and_its_key_is_destroyed() {
         book.resource(&first_chapter(&book)),
         Err(ClientError::Expired { .. })
     ));
-    // The licence with its wrapped key and the package are gone from the device.
+    // The licence with its wrapped key and the package are gone from the device, and
+    // opening the book says why.
     assert!(matches!(
         phone.client.open_book(&title_id),
-        Err(ClientError::NotFound { .. })
+        Err(ClientError::Expired { .. })
     ));
     let package = phone
         .dir
@@ -129,7 +130,7 @@ async fn a_revocation_learned_on_sync_stops_reading() {
     assert!(book.resource(&first_chapter(&book)).is_err());
     assert!(matches!(
         phone.client.open_book(&title_id),
-        Err(ClientError::NotFound { .. })
+        Err(ClientError::Revoked { .. })
     ));
 }
 

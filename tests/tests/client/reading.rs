@@ -179,17 +179,17 @@ async fn round_trip(books: &[&str]) {
             !returned.licensed_here && !returned.downloaded,
             "{book}: {returned:?}"
         );
-        // The open book stops reading at once: its key is gone.
+        // The open book stops reading at once: its key is gone, and it says why.
         assert!(
             matches!(
                 opened.resource(&opened.reading_order()[0].href),
-                Err(ClientError::NotFound { .. })
+                Err(ClientError::Returned { .. })
             ),
             "{book}"
         );
         assert!(matches!(
             phone.client.open_book(&title_id),
-            Err(ClientError::NotFound { .. })
+            Err(ClientError::Returned { .. })
         ));
     }
 }

@@ -138,7 +138,7 @@ class BindingsTest {
         // Offline, past the loan's end: the book refuses and its key is destroyed.
         clock.advance(8L * 86_400_000)
         assertFailsWith<ClientException.Expired> { book.resource(order[chapter].href) }
-        assertFailsWith<ClientException.NotFound> { client.openBook(title.id) }
+        assertFailsWith<ClientException.Expired> { client.openBook(title.id) }
         assertTrue(!File(dir, "packages/${title.id}.epub").exists())
 
         val returned = client.returnLoan(loan.id)
