@@ -315,8 +315,10 @@ impl Typesetter {
         let image_size = |path: &str| -> Option<(f32, f32)> {
             let length = book.resource_length(path).ok()?;
             let head = book.resource_range(path, 0, length.min(256 * 1024)).ok()?;
-            let size = imagesize::blob_size(&head).ok()?;
-            Some((size.width as f32, size.height as f32))
+            match imagesize::blob_size(&head) {
+                Ok(size) => Some((size.width as f32, size.height as f32)),
+                Err(_) => crate::book::xhtml::svg_size(&head),
+            }
         };
         let pages = self.paginate(&document, viewport, &image_size, max_pages as usize)?;
         let text_length = u32::try_from(document.char_len()).unwrap_or(u32::MAX);

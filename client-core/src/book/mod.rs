@@ -400,9 +400,13 @@ impl Book {
         Ok(pages)
     }
 
-    /// The parsed content document at `href`.
+    /// The parsed content document at `href`. An image in the reading order (a bitmap,
+    /// or an SVG document, which EPUB allows there) is a page that is that image.
     pub(crate) fn document(&self, href: &str) -> Result<xhtml::Document> {
         let path = xhtml::resolve("", href);
+        if self.media_type(&path).starts_with("image/") {
+            return Ok(xhtml::Document::image_page(&path));
+        }
         let bytes = self.resource(&path)?.data;
         Ok(xhtml::parse(&bytes, &path))
     }

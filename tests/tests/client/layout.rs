@@ -261,3 +261,95 @@ async fn english_and_right_to_left_pages() {
         .collect();
     assert!(right_edges.iter().any(|e| *e > 300.0), "{right_edges:?}");
 }
+
+/// An EPUB whose reading order holds a JPEG, an SVG document and an XHTML chapter.
+fn images_in_the_reading_order() -> Vec<u8> {
+    use std::io::Write;
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(300, 400, image::Rgb([200, 30, 30]))
+        .write_to(&mut jpeg, image::ImageFormat::Jpeg)
+        .expect("jpeg");
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 600 800"><rect width="600" height="800" fill="navy"/><text x="10" y="50">cover words</text></svg>"#;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let entries: [(&str, &[u8]); 6] = [
+        ("mimetype", b"application/epub+zip"),
+        ("META-INF/container.xml", br#"<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>"#),
+        ("OEBPS/content.opf", br#"<?xml version="1.0" encoding="UTF-8"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="uid"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="uid">urn:test:images-in-spine</dc:identifier><dc:title>Pictures</dc:title><dc:language>en</dc:language><meta property="dcterms:modified">2026-01-01T00:00:00Z</meta></metadata><manifest><item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/><item id="p1" href="page1.jpg" media-type="image/jpeg"/><item id="p2" href="page2.svg" media-type="image/svg+xml"/><item id="c1" href="c1.xhtml" media-type="application/xhtml+xml"/></manifest><spine><itemref idref="p1"/><itemref idref="p2"/><itemref idref="c1"/></spine></package>"#),
+        ("OEBPS/nav.xhtml", br#"<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"><body><nav epub:type="toc"><ol><li><a href="c1.xhtml">One</a></li></ol></nav></body></html>"#),
+        ("OEBPS/page2.svg", svg),
+        ("OEBPS/c1.xhtml", br#"<html xmlns="http://www.w3.org/1999/xhtml"><body><p>Words after the pictures.</p></body></html>"#),
+    ];
+    for (name, bytes) in entries {
+        zip.start_file(name, stored).expect("entry");
+        zip.write_all(bytes).expect("write");
+    }
+    zip.start_file("OEBPS/page1.jpg", stored).expect("entry");
+    zip.write_all(jpeg.get_ref()).expect("write");
+    zip.finish().expect("zip").into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_and_svg_documents_in_the_reading_order_are_image_pages() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let world = TwoLibraries::create(&app).await;
+    let upload = app
+        .upload_bytes(&world.admin, "pictures.epub", images_in_the_reading_order())
+        .await;
+    assert!(upload.status.is_success(), "{upload:?}");
+    let title_id = upload.body["title"]["id"].as_str().expect("id").to_owned();
+    let lot = app
+        .post(
+            "/api/v1/admin/lots",
+            Some(&world.city_manager),
+            serde_json::json!({ "title_id": title_id, "owner_library_id": world.city, "copies": 1 }),
+        )
+        .await;
+    assert!(lot.status.is_success(), "{lot:?}");
+    let phone = phone(&app, "city", "C1").await;
+    phone.client.borrow(&title_id, None).await.expect("borrow");
+    phone
+        .client
+        .download(&title_id, Arc::new(Progress::default()))
+        .await
+        .expect("download");
+    let book = phone.client.open_book(&title_id).expect("open");
+    let typesetter = Typesetter::new(fonts()).expect("typesetter");
+    let view = viewport(18.0);
+    let content_width = view.width - view.margin_left - view.margin_right;
+
+    for (chapter, href, (w, h)) in [
+        (0u32, "OEBPS/page1.jpg", (300.0f32, 400.0f32)),
+        (1, "OEBPS/page2.svg", (600.0, 800.0)),
+    ] {
+        let layout = typesetter
+            .layout_chapter(&book, chapter, view)
+            .expect("layout");
+        assert_eq!(layout.pages.len(), 1, "{href}: one page");
+        let page = &layout.pages[0];
+        assert!(
+            page.runs.is_empty(),
+            "{href}: laid out as text: {:?}",
+            page.runs.first()
+        );
+        assert_eq!(page.images.len(), 1, "{href}");
+        let image = &page.images[0];
+        assert!(
+            image.href.ends_with(href.trim_start_matches("OEBPS/")),
+            "{}",
+            image.href
+        );
+        // The picture keeps its aspect and fits the page.
+        assert!(
+            (image.width / image.height - w / h).abs() < 0.01,
+            "{image:?}"
+        );
+        assert!(image.width <= content_width + 0.5, "{image:?}");
+    }
+    let text = typesetter.layout_chapter(&book, 2, view).expect("layout");
+    assert!(
+        !text.pages[0].runs.is_empty(),
+        "the chapter after them is text"
+    );
+}
