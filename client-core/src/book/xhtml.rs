@@ -471,6 +471,46 @@ pub fn parse(bytes: &[u8], path: &str) -> Document {
     }
 }
 
+/// The size an SVG document declares on its root element: `width` and `height` (in
+/// CSS pixels, or unitless), else the `viewBox`'s.
+pub fn svg_size(bytes: &[u8]) -> Option<(f32, f32)> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut reader = Reader::from_str(&text);
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(element) | Event::Empty(element) => {
+                if local_name(element.name().as_ref()) != "svg" {
+                    return None;
+                }
+                let number = |value: &str| -> Option<f32> {
+                    let digits = value.trim().trim_end_matches("px");
+                    digits
+                        .parse::<f32>()
+                        .ok()
+                        .filter(|n| n.is_finite() && *n > 0.0)
+                };
+                let declared = attribute(&element, "width")
+                    .and_then(|w| number(&w))
+                    .zip(attribute(&element, "height").and_then(|h| number(&h)));
+                return declared.or_else(|| {
+                    let view_box = attribute(&element, "viewbox")?;
+                    let parts: Vec<f32> = view_box
+                        .split([' ', ','])
+                        .filter(|p| !p.is_empty())
+                        .filter_map(|p| p.parse().ok())
+                        .collect();
+                    match parts.as_slice() {
+                        [_, _, w, h] if *w > 0.0 && *h > 0.0 => Some((*w, *h)),
+                        _ => None,
+                    }
+                });
+            }
+            Event::Eof => return None,
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,45 +598,5 @@ mod tests {
         );
         assert_eq!(resolve("c.xhtml", "img/x.png"), "img/x.png");
         assert_eq!(resolve("a/b/c.xhtml", "/root.png"), "root.png");
-    }
-}
-
-/// The size an SVG document declares on its root element: `width` and `height` (in
-/// CSS pixels, or unitless), else the `viewBox`'s.
-pub fn svg_size(bytes: &[u8]) -> Option<(f32, f32)> {
-    let text = String::from_utf8_lossy(bytes);
-    let mut reader = Reader::from_str(&text);
-    loop {
-        match reader.read_event().ok()? {
-            Event::Start(element) | Event::Empty(element) => {
-                if local_name(element.name().as_ref()) != "svg" {
-                    return None;
-                }
-                let number = |value: &str| -> Option<f32> {
-                    let digits = value.trim().trim_end_matches("px");
-                    digits
-                        .parse::<f32>()
-                        .ok()
-                        .filter(|n| n.is_finite() && *n > 0.0)
-                };
-                let declared = attribute(&element, "width")
-                    .and_then(|w| number(&w))
-                    .zip(attribute(&element, "height").and_then(|h| number(&h)));
-                return declared.or_else(|| {
-                    let view_box = attribute(&element, "viewbox")?;
-                    let parts: Vec<f32> = view_box
-                        .split([' ', ','])
-                        .filter(|p| !p.is_empty())
-                        .filter_map(|p| p.parse().ok())
-                        .collect();
-                    match parts.as_slice() {
-                        [_, _, w, h] if *w > 0.0 && *h > 0.0 => Some((*w, *h)),
-                        _ => None,
-                    }
-                });
-            }
-            Event::Eof => return None,
-            _ => {}
-        }
     }
 }

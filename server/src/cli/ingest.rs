@@ -54,6 +54,9 @@ pub fn find_epubs(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// A file's EPUB identifier and content hash, or why they could not be read.
+type Identity = Result<(String, String), ingest::IngestError>;
+
 /// Ingests `files` on all cores, showing progress unless `quiet`.
 pub async fn ingest_all(ctx: &Ctx, files: Vec<PathBuf>, quiet: bool) -> Summary {
     let sizes: Vec<u64> = files
@@ -81,15 +84,14 @@ pub async fn ingest_all(ctx: &Ctx, files: Vec<PathBuf>, quiet: bool) -> Summary 
     // race to be its version: which one readers get would depend on timing. Both are
     // refused, naming each other, and a re-run refuses them again and changes nothing.
     bar.set_message("reading identifiers");
-    let identities: Vec<(PathBuf, Result<(String, String), ingest::IngestError>)> =
-        futures_util::stream::iter(files.iter().cloned())
-            .map(|file| async move {
-                let identity = ingest::identify(&file).await;
-                (file, identity)
-            })
-            .buffer_unordered(workers)
-            .collect()
-            .await;
+    let identities: Vec<(PathBuf, Identity)> = futures_util::stream::iter(files.iter().cloned())
+        .map(|file| async move {
+            let identity = ingest::identify(&file).await;
+            (file, identity)
+        })
+        .buffer_unordered(workers)
+        .collect()
+        .await;
     let mut by_identifier: BTreeMap<&str, Vec<(&Path, &str)>> = BTreeMap::new();
     for (file, identity) in &identities {
         if let Ok((identifier, hash)) = identity {
