@@ -124,6 +124,10 @@ pub(crate) fn check_archive<R: Read + Seek>(
         facts.sizes.insert(name, size);
     }
 
+    let mimetype = read_small(archive, "mimetype", 1024)?;
+    if mimetype.trim_ascii() != b"application/epub+zip" {
+        return Err(invalid("the mimetype entry is not application/epub+zip"));
+    }
     refuse_protected(archive, &facts)?;
 
     let container_size = *facts

@@ -190,10 +190,6 @@ pub(crate) fn encrypt_epub_with<R: Read + Seek + Send, W: Write + Seek + Send>(
     }
     let bytes_total: u64 = facts.sizes.values().sum();
 
-    let mimetype = read_entry(&mut archive, "mimetype", 1024)?;
-    if mimetype.trim_ascii() != b"application/epub+zip" {
-        return Err(invalid("the mimetype entry is not application/epub+zip"));
-    }
     let opf_path = facts.opf_path.clone();
     let opf = epub::opf(
         &read_entry(&mut archive, &opf_path, super::check::MAX_OPF_BYTES)?,
