@@ -279,15 +279,28 @@ pub async fn ingest_file_deferred(
         let key = format!("covers/{id}/v{version}.{extension}");
         let thumb = blocking({
             let bytes = bytes.clone();
-            move || super::thumbnail::make(&bytes).ok()
+            move || super::thumbnail::make(&bytes)
         })
         .await?;
-        ctx.catalogue.blobs.put_bytes(&key, bytes).await?;
-        cover = Some((key, media_type));
+        // A cover we cannot even measure safely (absurd dimensions, damaged) is left
+        // out: readers' devices would have to decode it. One we merely do not decode
+        // (SVG) is served as it is, without a thumbnail.
+        let thumb = match thumb {
+            Ok(thumb) => Some(Some(thumb)),
+            Err(super::thumbnail::ThumbnailError::Unsupported) => Some(None),
+            Err(why) => {
+                tracing::warn!(%id, error = %why, "cover left out");
+                None
+            }
+        };
         if let Some(thumb) = thumb {
-            let key = format!("covers/{id}/v{version}-thumb.jpg");
-            ctx.catalogue.blobs.put_bytes(&key, thumb).await?;
-            thumbnail_key = Some(key);
+            ctx.catalogue.blobs.put_bytes(&key, bytes).await?;
+            cover = Some((key, media_type));
+            if let Some(thumb) = thumb {
+                let key = format!("covers/{id}/v{version}-thumb.jpg");
+                ctx.catalogue.blobs.put_bytes(&key, thumb).await?;
+                thumbnail_key = Some(key);
+            }
         }
     }
 
