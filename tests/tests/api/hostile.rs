@@ -78,6 +78,60 @@ async fn hostile_uploads_are_refused_clearly_and_store_nothing(app: TestApp) {
     assert_eq!(catalogue.body["items"].as_array().map(Vec::len), Some(1));
 }
 
+/// A cover whose header claims absurd dimensions is left out (readers' devices would
+/// have to decode it); the book is catalogued without it.
+async fn a_cover_of_absurd_dimensions_is_left_out(app: TestApp) {
+    let admin = app.admin_token().await;
+    let mut tall = Cursor::new(Vec::new());
+    image::GrayImage::new(1, 20_000)
+        .write_to(&mut tall, image::ImageFormat::Png)
+        .expect("png");
+    let source = std::fs::read(corpus("epub3/moby-dick.epub")).expect("corpus");
+    let mut archive = zip::ZipArchive::new(Cursor::new(source)).expect("zip");
+    let cover_path = {
+        let opf = archive
+            .file_names()
+            .flatten()
+            .find(|n| n.ends_with(".opf"))
+            .expect("opf")
+            .into_owned();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name(&opf).expect("opf"), &mut text)
+            .expect("read");
+        let item = text
+            .split("<item ")
+            .find(|item| item.contains("cover-image"))
+            .expect("moby-dick declares a cover");
+        let href = item.split("href=\"").nth(1).expect("href");
+        let href = &href[..href.find('"').expect("quote")];
+        let dir = opf.rsplit_once('/').map_or("", |(d, _)| d);
+        if dir.is_empty() {
+            href.to_owned()
+        } else {
+            format!("{dir}/{href}")
+        }
+    };
+    let mut out = ZipWriter::new(Cursor::new(Vec::new()));
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).expect("entry");
+        let name = entry.name().expect("name").into_owned();
+        if name == cover_path {
+            drop(entry);
+            out.start_file(name, SimpleFileOptions::default())
+                .expect("start");
+            out.write_all(tall.get_ref()).expect("write");
+        } else {
+            out.raw_copy_file(entry).expect("copy");
+        }
+    }
+    let book = out.finish().expect("finish").into_inner();
+    let reply = app.upload_bytes(&admin, "tall-cover.epub", book).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    let id = reply.body["title"]["id"].as_str().expect("id");
+    let details = app.get(&format!("/api/v1/catalog/{id}"), None).await;
+    assert!(details.body["links"]["cover"].is_null(), "{details:?}");
+}
+
 fn walk(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |entries| {
         entries
@@ -93,7 +147,10 @@ fn walk(dir: &std::path::Path) -> usize {
     })
 }
 
-both_backends!(hostile_uploads_are_refused_clearly_and_store_nothing);
+both_backends!(
+    hostile_uploads_are_refused_clearly_and_store_nothing,
+    a_cover_of_absurd_dimensions_is_left_out,
+);
 
 /// With the data disk full, an upload answers 507 `insufficient-storage` and changes
 /// nothing, reads go on, and once space is freed the same upload succeeds.
