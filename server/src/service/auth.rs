@@ -1,5 +1,7 @@
 //! Logging in and out, sessions, password changes.
 
+use std::net::IpAddr;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -16,7 +18,6 @@ use crate::store::audit::{self, Actor, AuditEntry};
 use crate::store::login_attempts::{self, Account};
 use crate::store::sessions::{self, Principal};
 use crate::store::{libraries, patrons, staff};
-use std::net::IpAddr;
 
 /// A newly issued bearer token.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! The login throttle: who must wait before their next password is even checked.
 //!
 //! In memory, per server process (each replica throttles what it sees): an attempt is
-//! refused before any database read or Argon2 work when (a) this client has used up
+//! refused before any password is hashed (Argon2) when (a) this client has used up
 //! its failures across all accounts (a token bucket), or (b) this account name has
 //! failed from this client often enough that a wait is due ([`ThrottlePolicy`]). A
 //! correct password after the wait clears the record, so the owner always gets in.
