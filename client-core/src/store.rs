@@ -232,7 +232,6 @@ impl LocalStore {
         Ok(ids)
     }
 
-    /// Destroys the licence (and with it the wrapped content key) of `publication_id`.
     /// Remembers that the loan of `publication_id` ended with `status` (returned,
     /// expired, revoked). Not integrity-protected: it only chooses an error message.
     pub fn record_ended(&self, publication_id: Uuid, status: LicenceStatus) -> Result<()> {
@@ -261,6 +260,7 @@ impl LocalStore {
         Ok(status.as_deref().and_then(parse_status))
     }
 
+    /// Destroys the licence (and with it the wrapped content key) of `publication_id`.
     pub fn delete_licence(&self, publication_id: Uuid) -> Result<()> {
         self.conn.execute(
             "DELETE FROM licences WHERE publication_id = ?1",

@@ -333,6 +333,8 @@ impl Book {
                     e,
                     ClientError::Expired { .. }
                         | ClientError::Revoked { .. }
+                        | ClientError::Returned { .. }
+                        | ClientError::LicenceRemoved { .. }
                         | ClientError::NotFound { .. }
                 ) {
                     // The licence and key are gone from the store (ended, returned,

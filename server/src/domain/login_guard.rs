@@ -3,8 +3,10 @@ use chrono::{DateTime, Duration, Utc};
 /// How wrong passwords are slowed down. Failures are counted per account *name* and
 /// client address, whether or not the account exists (so the answers do not tell which
 /// cards exist), and per client address across all names (so one client cannot make the
-/// server hash passwords without limit). Nothing locks an account outright: the owner,
-/// from their own address, is never kept out by someone else's guesses.
+/// server hash passwords without limit). Nothing locks an account outright: someone
+/// else's guesses at an account, from another address, never keep its owner out.
+/// Readers behind one address (a branch's NAT; a proxy without `trust_forwarded_for`)
+/// share that address's budget of failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {
     /// Consecutive failures of one account from one client before any wait.

@@ -212,9 +212,21 @@ impl FromRequestParts<AppState> for StaffAuth {
 
 /// The client's address, for the login throttle: the connection's peer, or, with
 /// `auth.trust_forwarded_for` (behind a reverse proxy that sets it), the last hop of
-/// `X-Forwarded-For`. `None` when neither is known (a test calling the router directly).
+/// `X-Forwarded-For`. An IPv6 address stands for its /64 (one subscriber's network, in
+/// which a client can pick any address). `None` when neither is known.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+/// An IPv6 address becomes its /64 network; IPv4 stays as it is.
+fn client_network(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            std::net::IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        }
+        v4 => v4,
+    }
+}
 
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = ApiError;
@@ -233,13 +245,13 @@ impl FromRequestParts<AppState> for ClientAddr {
                 .and_then(|value| value.rsplit(',').next())
                 .and_then(|hop| hop.trim().parse().ok())
         {
-            return Ok(Self(Some(ip)));
+            return Ok(Self(Some(client_network(ip))));
         }
         Ok(Self(
             parts
                 .extensions
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip()),
+                .map(|info| client_network(info.0.ip())),
         ))
     }
 }
@@ -273,5 +285,20 @@ impl FromRequestParts<AppState> for MaybePatron {
             Ok(Authenticated::Patron { patron, .. }) => Ok(Self(Some(patron))),
             _ => Ok(Self(None)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_network;
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64_and_ipv4_stays() {
+        let a = client_network("2001:db8:1:2:aaaa::1".parse().expect("ip"));
+        let b = client_network("2001:db8:1:2:bbbb::9".parse().expect("ip"));
+        assert_eq!(a, b);
+        assert_eq!(a, "2001:db8:1:2::".parse::<std::net::IpAddr>().expect("ip"));
+        let v4: std::net::IpAddr = "203.0.113.9".parse().expect("ip");
+        assert_eq!(client_network(v4), v4);
     }
 }

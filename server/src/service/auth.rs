@@ -79,12 +79,10 @@ async fn check_password(
     ctx.throttle
         .admit(policy, key, client, now)
         .map_err(|retry_after| Error::LockedOut { retry_after })?;
-    let failed = || {
-        ctx.throttle.failed(policy, key, client, now);
-        Error::InvalidCredentials
-    };
+    // Every attempt heard is already counted as a failure; a right password takes it
+    // back.
     let Some(candidate) = Password::candidate(password) else {
-        return Err(failed());
+        return Err(Error::InvalidCredentials);
     };
     let (account, hash) = match account {
         Some((account, hash, _)) => (Some(account), Some(hash)),
@@ -93,16 +91,16 @@ async fn check_password(
     let matches = ctx.passwords.verify(candidate, hash).await?;
     match (account, matches) {
         (Some(account), true) => {
-            ctx.throttle.succeeded(key, client);
+            ctx.throttle.succeeded(policy, key, client, now);
             Ok(account)
         }
         (Some(account), false) => {
             let txn = ctx.db.begin_write().await?;
             login_attempts::record_failure(&txn, account).await?;
             txn.commit().await?;
-            Err(failed())
+            Err(Error::InvalidCredentials)
         }
-        (None, _) => Err(failed()),
+        (None, _) => Err(Error::InvalidCredentials),
     }
 }
 
@@ -167,12 +165,13 @@ pub async fn staff_login(
     password: &SecretString,
     client: Option<IpAddr>,
 ) -> Result<(IssuedToken, Staff)> {
-    let key = format!("staff:{}", username.trim().to_lowercase());
     let Ok(username) = Username::parse(username) else {
-        // Not a possible username: answer like a wrong password, after the same work.
-        check_password(ctx, &key, client, None, password).await?;
+        // Not a possible username: answer like a wrong password, after the same work
+        // (throttled under one shared name, so junk names cannot fill the throttle).
+        check_password(ctx, "staff:<not a username>", client, None, password).await?;
         return Err(Error::InvalidCredentials);
     };
+    let key = format!("staff:{}", username.as_str());
     let found = staff::find_for_login(ctx.db.reader(), username.as_str()).await?;
     let member = found.as_ref().map(|(s, _, _)| s.clone());
     let account = found.map(|(s, hash, guard)| (Account::Staff(s.id), hash, guard));

@@ -478,8 +478,9 @@ pub async fn renew(ctx: &Ctx, patron: &Patron, loan_id: LoanId) -> Result<LoanSu
     check_may_borrow(patron, ctx.clock.now())?;
     let rules = rules_for(ctx, patron.library_id, &patron.category).await?;
     // Concurrent renewals of one loan: each extends only the loan it read (compare and
-    // swap on the renewal count), so the limit holds; a loser reads again and decides
-    // anew (renewed by the winner, or out of renewals).
+    // swap on the renewal count), so the limit holds; a loser reads the loan again and
+    // renews it again if renewals are left (two taps that both land are two renewals,
+    // each audited), else it is refused.
     for _ in 0..RENEW_ATTEMPTS {
         let loan = own_loan(ctx, patron, loan_id).await?;
         let now = ctx.clock.now();

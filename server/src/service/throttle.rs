@@ -14,8 +14,8 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::ThrottlePolicy;
 
-/// Records kept before old ones are dropped (a flood of made-up names cannot grow the
-/// maps without limit).
+/// Records kept at most: past this the older half is dropped, so a flood of made-up
+/// names or addresses cannot grow the maps without limit.
 const MAX_RECORDS: usize = 100_000;
 
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +39,9 @@ pub struct LoginThrottle {
 
 impl LoginThrottle {
     /// `Err(wait)` if an attempt for `account` from `client` must not be heard yet.
+    /// An attempt that is heard is counted at once, as a failure, before its password
+    /// is checked (so a thousand guesses sent at the same moment are counted as a
+    /// thousand, not let through); [`LoginThrottle::succeeded`] takes it back.
     pub fn admit(
         &self,
         policy: &ThrottlePolicy,
@@ -46,73 +49,83 @@ impl LoginThrottle {
         client: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<(), Duration> {
-        if let Some(ip) = client {
-            let clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(bucket) = clients.get(&ip) {
-                let tokens = refilled(policy, *bucket, now);
-                if tokens < 1.0 {
-                    let per_token = policy.client_refill.num_milliseconds().max(1) as f64;
-                    let wait_ms = ((1.0 - tokens) * per_token).ceil() as i64;
-                    return Err(Duration::milliseconds(wait_ms.max(1)));
-                }
-            }
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let tokens = client
+            .and_then(|ip| clients.get(&ip))
+            .map_or(f64::from(policy.client_burst), |bucket| {
+                refilled(policy, *bucket, now)
+            });
+        if tokens < 1.0 {
+            let per_token = policy.client_refill.num_milliseconds().max(1) as f64;
+            let wait_ms = ((1.0 - tokens) * per_token).ceil() as i64;
+            return Err(Duration::milliseconds(wait_ms.max(1)));
         }
-        let accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(failures) = accounts.get(&(account.to_owned(), client)) {
+        let key = (account.to_owned(), client);
+        if let Some(failures) = accounts.get(&key) {
             let open_at = failures.last + policy.delay_after(failures.count);
             if open_at > now {
                 return Err(open_at - now);
             }
         }
+        // Heard: charge the attempt now.
+        if accounts.len() >= MAX_RECORDS {
+            keep_newest_half(&mut accounts, |f| f.last);
+        }
+        let entry = accounts.entry(key).or_insert(Failures {
+            count: 0,
+            last: now,
+        });
+        entry.count = entry.count.saturating_add(1);
+        entry.last = now;
+        if let Some(ip) = client {
+            if clients.len() >= MAX_RECORDS {
+                keep_newest_half(&mut clients, |b| b.at);
+            }
+            clients.insert(
+                ip,
+                Bucket {
+                    tokens: tokens - 1.0,
+                    at: now,
+                },
+            );
+        }
         Ok(())
     }
 
-    /// Counts a wrong password for `account` from `client`.
-    pub fn failed(
+    /// A correct password: the attempt [`LoginThrottle::admit`] charged is taken back
+    /// and the account's record from this client goes.
+    pub fn succeeded(
         &self,
         policy: &ThrottlePolicy,
         account: &str,
         client: Option<IpAddr>,
         now: DateTime<Utc>,
     ) {
-        {
-            let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-            if accounts.len() >= MAX_RECORDS {
-                let horizon = now - policy.max_delay * 2;
-                accounts.retain(|_, f| f.last > horizon);
-            }
-            let entry = accounts
-                .entry((account.to_owned(), client))
-                .or_insert(Failures {
-                    count: 0,
-                    last: now,
-                });
-            entry.count = entry.count.saturating_add(1);
-            entry.last = now;
-        }
-        if let Some(ip) = client {
-            let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-            if clients.len() >= MAX_RECORDS {
-                clients.retain(|_, b| refilled(policy, *b, now) < f64::from(policy.client_burst));
-            }
-            let full = Bucket {
-                tokens: f64::from(policy.client_burst),
-                at: now,
-            };
-            let bucket = clients.entry(ip).or_insert(full);
-            let tokens = refilled(policy, *bucket, now);
-            *bucket = Bucket {
-                tokens: (tokens - 1.0).max(0.0),
-                at: now,
-            };
-        }
-    }
-
-    /// A correct password: the account's record from this client goes.
-    pub fn succeeded(&self, account: &str, client: Option<IpAddr>) {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
         let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
         accounts.remove(&(account.to_owned(), client));
+        if let Some(bucket) = client.and_then(|ip| clients.get_mut(&ip)) {
+            let tokens = refilled(policy, *bucket, now);
+            *bucket = Bucket {
+                tokens: (tokens + 1.0).min(f64::from(policy.client_burst)),
+                at: now,
+            };
+        }
     }
+}
+
+/// Drops the older half of `records` (by `when`), so the maps stay bounded whatever is
+/// thrown at them; it runs once per `MAX_RECORDS / 2` new records.
+fn keep_newest_half<K, V>(records: &mut HashMap<K, V>, when: impl Fn(&V) -> DateTime<Utc>) {
+    let mut times: Vec<DateTime<Utc>> = records.values().map(&when).collect();
+    let middle = times.len() / 2;
+    if middle == 0 {
+        return;
+    }
+    let (_, median, _) = times.select_nth_unstable(middle);
+    let median = *median;
+    records.retain(|_, v| when(v) > median);
 }
 
 /// A bucket's tokens at `now`.
@@ -142,7 +155,6 @@ mod tests {
         let owner = Some("10.0.0.2".parse().expect("ip"));
         for _ in 0..2 {
             assert!(throttle.admit(&policy, "card", attacker, now).is_ok());
-            throttle.failed(&policy, "card", attacker, now);
         }
         assert_eq!(
             throttle.admit(&policy, "card", attacker, now),
@@ -152,13 +164,10 @@ mod tests {
             throttle.admit(&policy, "card", owner, now).is_ok(),
             "the owner is not kept out"
         );
-        assert!(
-            throttle
-                .admit(&policy, "card", attacker, now + Duration::seconds(1))
-                .is_ok()
-        );
-        throttle.succeeded("card", attacker);
-        assert!(throttle.admit(&policy, "card", attacker, now).is_ok());
+        let later = now + Duration::seconds(1);
+        assert!(throttle.admit(&policy, "card", attacker, later).is_ok());
+        throttle.succeeded(&policy, "card", attacker, later);
+        assert!(throttle.admit(&policy, "card", attacker, later).is_ok());
     }
 
     #[test]
@@ -168,7 +177,6 @@ mod tests {
         for n in 0..4 {
             let name = format!("card-{n}");
             assert!(throttle.admit(&policy, &name, client, now).is_ok());
-            throttle.failed(&policy, &name, client, now);
         }
         assert_eq!(
             throttle.admit(&policy, "card-new", client, now),
@@ -179,5 +187,29 @@ mod tests {
                 .admit(&policy, "card-new", client, now + Duration::seconds(10))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn many_attempts_at_once_are_each_counted() {
+        let (throttle, policy, now) = (LoginThrottle::default(), policy(), Utc::now());
+        let client = Some("10.0.0.7".parse().expect("ip"));
+        let heard = (0..100)
+            .filter(|_| throttle.admit(&policy, "card", client, now).is_ok())
+            .count();
+        assert_eq!(
+            heard, 2,
+            "only the free failures are heard before any is checked"
+        );
+    }
+
+    #[test]
+    fn the_maps_stay_bounded() {
+        let (throttle, policy, now) = (LoginThrottle::default(), policy(), Utc::now());
+        for n in 0..(MAX_RECORDS as u32 + 10) {
+            let at = now + Duration::milliseconds(i64::from(n));
+            let _ = throttle.admit(&policy, &format!("name-{n}"), None, at);
+        }
+        let size = throttle.accounts.lock().expect("lock").len();
+        assert!(size <= MAX_RECORDS, "{size}");
     }
 }
