@@ -190,7 +190,8 @@ fn refuse_protected<R: Read + Seek>(
     Ok(())
 }
 
-fn read_small<R: Read + Seek>(
+/// Reads the small entry `name` whole, refusing it past `limit` bytes.
+pub(crate) fn read_small<R: Read + Seek>(
     archive: &mut ZipArchive<R>,
     name: &str,
     limit: u64,

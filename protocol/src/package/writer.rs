@@ -102,28 +102,6 @@ fn invalid(message: impl Into<String>) -> PackageError {
     PackageError::InvalidEpub(message.into())
 }
 
-fn read_entry<R: Read + Seek>(
-    archive: &mut ZipArchive<R>,
-    name: &str,
-    limit: u64,
-) -> Result<Vec<u8>> {
-    let entry = archive
-        .by_name(name)
-        .map_err(|_| invalid(format!("{name} is missing")))?;
-    if entry.size() > limit {
-        return Err(invalid(format!(
-            "{name} is implausibly large ({} bytes)",
-            entry.size()
-        )));
-    }
-    let mut bytes = Vec::new();
-    entry
-        .take(limit)
-        .read_to_end(&mut bytes)
-        .map_err(|e| invalid(format!("{name} cannot be read: {e}")))?;
-    Ok(bytes)
-}
-
 /// Encrypts the EPUB read from `input` into a package written to `output`, under
 /// `content_key`, with the default [`EncryptOptions`] (large resources sealed on up to
 /// four cores). `progress` is called as the source is read.
@@ -192,7 +170,7 @@ pub(crate) fn encrypt_epub_with<R: Read + Seek + Send, W: Write + Seek + Send>(
 
     let opf_path = facts.opf_path.clone();
     let opf = epub::opf(
-        &read_entry(&mut archive, &opf_path, super::check::MAX_OPF_BYTES)?,
+        &super::check::read_small(&mut archive, &opf_path, super::check::MAX_OPF_BYTES)?,
         &opf_path,
     )?;
     if opf.items.is_empty() {
@@ -210,7 +188,7 @@ pub(crate) fn encrypt_epub_with<R: Read + Seek + Send, W: Write + Seek + Send>(
     // Obfuscated fonts: undone here, so the encryption.xml entries go.
     let mut obfuscated: HashMap<String, Obfuscation> = HashMap::new();
     if seen.contains(ENCRYPTION_PATH) {
-        let xml = read_entry(
+        let xml = super::check::read_small(
             &mut archive,
             ENCRYPTION_PATH,
             super::check::MAX_ENCRYPTION_XML_BYTES,
