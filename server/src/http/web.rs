@@ -25,6 +25,8 @@ const LANGUAGES: [&str; 2] = ["zh-CN", "en"];
 
 /// The stylesheet, compiled in.
 const STYLESHEET: &str = include_str!("../../static/jieyue.css");
+/// The site's icon, compiled in.
+const ICON: &str = include_str!("../../static/icon.svg");
 
 /// A guide compiled into the binary, readable at `/docs/{name}`.
 pub struct Guide {
@@ -75,6 +77,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/static/jieyue.css", get(stylesheet))
+        .route("/static/icon.svg", get(icon))
         .route("/docs/{name}", get(guide))
 }
 
@@ -175,6 +178,17 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
         STYLESHEET,
+    )
+        .into_response()
+}
+
+async fn icon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        ICON,
     )
         .into_response()
 }
