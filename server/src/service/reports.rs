@@ -216,6 +216,80 @@ pub async fn holds_without_copies(ctx: &Ctx, actor: &Staff) -> Result<Table> {
     })
 }
 
+/// The dashboard's figures, for the staff member's library (everyone's for consortium
+/// admins). "Today" and "this month" are UTC days and months.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dashboard {
+    /// Loans started today.
+    pub loans_today: u64,
+    /// Loans readers returned today.
+    pub returns_today: u64,
+    /// Holds placed today.
+    pub holds_today: u64,
+    /// Active loans (copies in use).
+    pub copies_in_use: u64,
+    /// Holds waiting for titles with no copy free (what to buy next).
+    pub holds_without_copy: u64,
+    /// The most borrowed titles this month, most first (at most ten).
+    pub top_titles: Vec<(String, u64)>,
+    /// Loans this month per borrowing library.
+    pub loans_per_library: Vec<(String, u64)>,
+}
+
+/// The dashboard's figures as of now.
+pub async fn dashboard(ctx: &Ctx, actor: &Staff) -> Result<Dashboard> {
+    let now = ctx.clock.now();
+    let conn = ctx.db.reader();
+    let library = scope_library(actor);
+    let today = now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or(now, |t| t.and_utc());
+    let month = now
+        .date_naive()
+        .with_day(1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(now, |t| t.and_utc());
+    let loans_today = loans::loans_started_between(conn, library, today, now + chrono::Duration::seconds(1))
+        .await?
+        .len() as u64;
+    let count = |table: &Table, column: &str| -> Vec<(String, u64)> {
+        let at = table.columns.iter().position(|c| *c == column);
+        table
+            .rows
+            .iter()
+            .filter_map(|row| {
+                let n = row.get(at?)?.parse().ok()?;
+                Some((row.first()?.clone(), n))
+            })
+            .collect()
+    };
+    let end = now + chrono::Duration::seconds(1);
+    let by_title = loans(ctx, actor, LoanGrouping::Title, month, end).await?;
+    let title_at = by_title.columns.iter().position(|c| *c == "title");
+    let mut top_titles: Vec<(String, u64)> = by_title
+        .rows
+        .iter()
+        .filter_map(|row| {
+            let loans = row.get(2)?.parse().ok()?;
+            Some((row.get(title_at?)?.clone(), loans))
+        })
+        .collect();
+    top_titles.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    top_titles.truncate(10);
+    let by_library = loans(ctx, actor, LoanGrouping::Library, month, end).await?;
+    let waiting = holds_without_copies(ctx, actor).await?;
+    Ok(Dashboard {
+        loans_today,
+        returns_today: loans::returned_between(conn, library, today, end).await?,
+        holds_today: holds::placed_between(conn, library, today, end).await?,
+        copies_in_use: loans::active_count(conn, library).await?,
+        holds_without_copy: count(&waiting, "holds_waiting").iter().map(|r| r.1).sum(),
+        top_titles,
+        loans_per_library: count(&by_library, "loans"),
+    })
+}
+
 /// A cell as text a spreadsheet will show rather than run: one that begins with `=`,
 /// `+`, `-`, `@`, a tab or a carriage return (a formula, CSV injection) gets a leading
 /// apostrophe, as OWASP advises. Our numbers are never negative, so none is altered.

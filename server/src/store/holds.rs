@@ -226,3 +226,19 @@ pub async fn titles_with_waiting(conn: &impl ConnectionTrait) -> Result<Vec<Titl
         .map(TitleId)
         .collect())
 }
+
+/// Holds placed in `[from, to)` by readers of `library` (all if `None`).
+pub async fn placed_between(
+    conn: &impl ConnectionTrait,
+    library: Option<LibraryId>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let mut select = hold::Entity::find()
+        .filter(hold::Column::PlacedAt.gte(from))
+        .filter(hold::Column::PlacedAt.lt(to));
+    if let Some(library) = library {
+        select = select.filter(hold::Column::LibraryId.eq(library.0));
+    }
+    Ok(select.count(conn).await?)
+}

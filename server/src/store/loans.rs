@@ -251,3 +251,29 @@ pub async fn claim_ending_reminders(
     }
     Ok(claimed)
 }
+
+/// Loans of readers of `library` (all if `None`) that readers returned in `[from, to)`.
+pub async fn returned_between(
+    conn: &impl ConnectionTrait,
+    library: Option<LibraryId>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<u64> {
+    let mut select = loan::Entity::find()
+        .filter(loan::Column::State.eq(LoanState::Returned.as_str()))
+        .filter(loan::Column::EndedAt.gte(from))
+        .filter(loan::Column::EndedAt.lt(to));
+    if let Some(library) = library {
+        select = select.filter(loan::Column::LibraryId.eq(library.0));
+    }
+    Ok(select.count(conn).await?)
+}
+
+/// Active loans of readers of `library` (all if `None`): the copies in use.
+pub async fn active_count(conn: &impl ConnectionTrait, library: Option<LibraryId>) -> Result<u64> {
+    let mut select = loan::Entity::find().filter(loan::Column::State.eq(ACTIVE));
+    if let Some(library) = library {
+        select = select.filter(loan::Column::LibraryId.eq(library.0));
+    }
+    Ok(select.count(conn).await?)
+}

@@ -8,6 +8,10 @@
 mod auth;
 mod catalogue;
 mod circulation;
+mod console;
+mod console_catalogue;
+mod console_patrons;
+mod console_rules;
 mod conventions;
 mod holds;
 mod home;

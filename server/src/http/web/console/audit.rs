@@ -1,0 +1,10 @@
+//! The console's audit pages.
+
+use axum::Router;
+
+use crate::http::AppState;
+
+/// Routes of these pages (nested under `/console`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

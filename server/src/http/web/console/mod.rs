@@ -1,0 +1,85 @@
+//! The librarians' console under `/console/`: the pages staff run their library and
+//! the consortium from. Each handler extracts, calls one service function (the same
+//! ones the JSON API calls) and renders; no rule lives here. Every page is scoped by
+//! the services to the staff member's library (consortium admins see everything).
+
+mod account;
+mod admin;
+mod audit;
+mod catalogue;
+mod copies;
+mod dashboard;
+mod holds;
+mod patrons;
+mod reports;
+mod rules;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::http::AppState;
+
+/// The console's routes, nested under `/console`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(dashboard::page))
+        .route("/login", get(account::login_page).post(account::login))
+        .route("/logout", axum::routing::post(account::logout))
+        .route(
+            "/password",
+            get(account::password_page).post(account::change_password),
+        )
+        .merge(catalogue::routes())
+        .merge(copies::routes())
+        .merge(patrons::routes())
+        .merge(holds::routes())
+        .merge(rules::routes())
+        .merge(reports::routes())
+        .merge(audit::routes())
+        .merge(admin::routes())
+}
+
+/// Redirects to `to` after a successful form post (303: the browser then GETs it, so
+/// a reload does not post twice).
+pub(crate) fn see_other(to: &str) -> axum::response::Response {
+    axum::response::IntoResponse::into_response(axum::response::Redirect::to(to))
+}
+
+/// The console menu: section, address, message key. `admin` is shown to consortium
+/// admins only (the services refuse everyone else anyway).
+pub const MENU: [(&str, &str, &str); 8] = [
+    ("dashboard", "/console/", "menu-dashboard"),
+    ("catalogue", "/console/titles", "menu-catalogue"),
+    ("patrons", "/console/patrons", "menu-patrons"),
+    ("holds", "/console/holds", "menu-holds"),
+    ("rules", "/console/rules", "menu-rules"),
+    ("reports", "/console/reports", "menu-reports"),
+    ("audit", "/console/audit", "menu-audit"),
+    ("admin", "/console/admin", "menu-admin"),
+];
+
+/// A bar chart drawn on the server as SVG bars in a table (the table is what screen
+/// readers and keyboards use; the bars are decoration).
+#[derive(Debug, Clone)]
+pub struct Bars {
+    /// `(label, value)` in display order.
+    pub rows: Vec<(String, u64)>,
+    max: u64,
+}
+
+impl Bars {
+    /// A chart of `rows`.
+    pub fn new(rows: Vec<(String, u64)>) -> Self {
+        let max = rows.iter().map(|r| r.1).max().unwrap_or(0);
+        Self { rows, max }
+    }
+
+    /// The bar's length in percent of the widest (at least 1 when the value is not 0).
+    pub fn percent(&self, value: &u64) -> u64 {
+        if self.max == 0 || *value == 0 {
+            0
+        } else {
+            (value.saturating_mul(100) / self.max).max(1)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The console's foundation: login by cookie, CSRF, language, scope.

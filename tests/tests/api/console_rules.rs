@@ -1,0 +1,1 @@
+//! The console's pages, driven over HTTP as a browser would.
