@@ -293,6 +293,7 @@ async fn serve(config: Config, demo_books: Option<Vec<PathBuf>>) -> anyhow::Resu
 #[allow(clippy::print_stdout)]
 fn print_demo_guide(addr: std::net::SocketAddr) {
     println!("Demo consortium ready:");
+    println!("  librarians' console  http://{addr}/console/  (log in with a staff account below)");
     for (code, name, _) in demo::LIBRARIES {
         println!("  library {code:8} {name}");
     }

@@ -62,7 +62,7 @@ pub fn routes() -> Router<AppState> {
             "/static/console.js",
             get(|| asset("text/javascript; charset=utf-8", CONSOLE_JS)),
         )
-        .nest("/console", console::routes())
+        .merge(console::routes())
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {

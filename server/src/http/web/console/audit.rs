@@ -4,7 +4,7 @@ use axum::Router;
 
 use crate::http::AppState;
 
-/// Routes of these pages (nested under `/console`).
+/// Routes of these pages (full paths under `/console/`).
 pub fn routes() -> Router<AppState> {
     Router::new()
 }

@@ -19,14 +19,15 @@ use axum::routing::get;
 
 use crate::http::AppState;
 
-/// The console's routes, nested under `/console`.
+/// The console's routes (full paths, all under `/console/`).
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(dashboard::page))
-        .route("/login", get(account::login_page).post(account::login))
-        .route("/logout", axum::routing::post(account::logout))
+        .route("/console", get(|| async { see_other("/console/") }))
+        .route("/console/", get(dashboard::page))
+        .route("/console/login", get(account::login_page).post(account::login))
+        .route("/console/logout", axum::routing::post(account::logout))
         .route(
-            "/password",
+            "/console/password",
             get(account::password_page).post(account::change_password),
         )
         .merge(catalogue::routes())
