@@ -518,3 +518,184 @@ macro_rules! both_backends {
         )*
     };
 }
+
+/// A staff member logged in to the console as a browser would be: a session cookie,
+/// the CSRF token scraped from the pages, and same-origin form posts.
+pub struct ConsoleSession<'a> {
+    app: &'a TestApp,
+    /// The `jieyue_staff` cookie value.
+    pub cookie: String,
+    /// The session's CSRF token (from the first page after login).
+    pub csrf: String,
+}
+
+/// A page: status, headers and HTML text.
+#[derive(Debug)]
+pub struct Page {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body as text.
+    pub html: String,
+}
+
+impl Page {
+    /// The `Location` header of a redirect.
+    pub fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("no location in {:?}", self.headers))
+    }
+}
+
+/// The value of the first `name="csrf" value="…"` in a page.
+pub fn scrape_csrf(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
+    let rest = &html[at..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+impl TestApp {
+    /// A client that does not follow redirects (to see where a form sends the browser).
+    fn page_client() -> reqwest::Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    /// Posts the console's login form; the raw page (303 with a cookie on success).
+    pub async fn console_login_page(&self, username: &str, password: &str) -> Page {
+        let response = Self::page_client()
+            .post(format!("{}/console/login", self.base))
+            .header("origin", &self.base)
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .expect("login sent");
+        page_of(response).await
+    }
+
+    /// Logs a staff member in to the console (panics unless it works).
+    pub async fn console(&self, username: &str, password: &str) -> ConsoleSession<'_> {
+        let login = self.console_login_page(username, password).await;
+        assert_eq!(login.status, StatusCode::SEE_OTHER, "{login:?}");
+        let cookie = login
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix("jieyue_staff="))
+            .and_then(|v| v.split(';').next())
+            .expect("session cookie")
+            .to_owned();
+        let mut session = ConsoleSession {
+            app: self,
+            cookie,
+            csrf: String::new(),
+        };
+        let home = session.get("/console/").await;
+        assert_eq!(home.status, StatusCode::OK, "{home:?}");
+        session.csrf = scrape_csrf(&home.html).expect("csrf token on the dashboard");
+        session
+    }
+}
+
+async fn page_of(response: reqwest::Response) -> Page {
+    Page {
+        status: response.status(),
+        headers: response.headers().clone(),
+        html: response.text().await.expect("body"),
+    }
+}
+
+impl ConsoleSession<'_> {
+    /// `GET path` with the session (redirects are not followed).
+    pub async fn get(&self, path: &str) -> Page {
+        let response = TestApp::page_client()
+            .get(format!("{}{path}", self.app.base))
+            .header("cookie", format!("jieyue_staff={}", self.cookie))
+            .send()
+            .await
+            .expect("sent");
+        page_of(response).await
+    }
+
+    /// `GET path`, which must answer 200; the HTML.
+    pub async fn html(&self, path: &str) -> String {
+        let page = self.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "GET {path}: {page:?}");
+        page.html
+    }
+
+    /// `GET path`, raw bytes and headers (downloads).
+    pub async fn bytes(&self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let response = TestApp::page_client()
+            .get(format!("{}{path}", self.app.base))
+            .header("cookie", format!("jieyue_staff={}", self.cookie))
+            .send()
+            .await
+            .expect("sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        (status, headers, response.bytes().await.expect("body").to_vec())
+    }
+
+    /// Posts a form as a same-origin browser would, with this session's CSRF token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut body: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
+        body.extend_from_slice(fields);
+        self.post_raw(path, &body, &[("origin", self.app.base.as_str())])
+            .await
+    }
+
+    /// Posts exactly `fields` with extra `headers` (for CSRF tests).
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut request = TestApp::page_client()
+            .post(format!("{}{path}", self.app.base))
+            .header("cookie", format!("jieyue_staff={}", self.cookie))
+            .form(fields);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        page_of(request.send().await.expect("sent")).await
+    }
+
+    /// Posts a multipart form (uploads): the CSRF token first, then text `fields`, then
+    /// `files` as `(field, file name, bytes)`.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: Vec<(&str, &str, Vec<u8>)>,
+    ) -> Page {
+        let mut form = reqwest::multipart::Form::new().text("csrf", self.csrf.clone());
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        for (field, file_name, bytes) in files {
+            let part = reqwest::multipart::Part::bytes(bytes)
+                .file_name(file_name.to_owned())
+                .mime_str("application/epub+zip")
+                .expect("mime");
+            form = form.part(field.to_owned(), part);
+        }
+        let response = TestApp::page_client()
+            .post(format!("{}{path}", self.app.base))
+            .header("cookie", format!("jieyue_staff={}", self.cookie))
+            .header("origin", &self.app.base)
+            .multipart(form)
+            .send()
+            .await
+            .expect("sent");
+        page_of(response).await
+    }
+}

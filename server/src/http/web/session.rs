@@ -238,6 +238,46 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for ConsoleForm<T> {
     }
 }
 
+/// A state-changing console request with a `multipart/form-data` body (uploads): a
+/// logged-in staff member, a same-origin request, and the CSRF token as the form's
+/// FIRST field (the forms put it first), checked before any file is read.
+pub struct ConsoleMultipart {
+    /// Who, and the page chrome.
+    pub console: Console,
+    /// The rest of the form, after the CSRF field.
+    pub multipart: axum::extract::Multipart,
+}
+
+impl FromRequest<AppState> for ConsoleMultipart {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        check_same_origin(&parts)?;
+        let console = Console::from_request_parts(&mut parts, state).await?;
+        let lang = console.web.lang;
+        let headers = parts.headers.clone();
+        let mut multipart =
+            axum::extract::Multipart::from_request(Request::from_parts(parts, body), state)
+                .await
+                .map_err(|_| PageError::BadForm(lang))?;
+        let first = multipart
+            .next_field()
+            .await
+            .map_err(|_| PageError::BadForm(lang))?;
+        let token = match first {
+            Some(field) if field.name() == Some(CSRF_FIELD) => {
+                Some(field.text().await.map_err(|_| PageError::BadForm(lang))?)
+            }
+            _ => None,
+        };
+        if !check_csrf(&console, &headers, token.as_deref()) {
+            return Err(PageError::CrossSite);
+        }
+        Ok(Self { console, multipart })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
