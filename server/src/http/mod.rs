@@ -169,7 +169,7 @@ pub fn router(state: AppState, max_body_bytes: usize, max_upload_bytes: usize) -
         .merge(covers)
         .split_for_parts();
     router
-        .merge(web::routes())
+        .merge(web::routes(max_upload_bytes))
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))

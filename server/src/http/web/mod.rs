@@ -44,8 +44,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The language cookie, set when a page is asked for with `?lang=`.
 const LANG_COOKIE: &str = "lang";
 
-/// The page routes.
-pub fn routes() -> Router<AppState> {
+/// The page routes; uploads through the console accept up to `max_upload_bytes`.
+pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
     Router::new()
         .route("/", get(home::home))
         .route("/docs/{name}", get(home::guide))
@@ -62,7 +62,7 @@ pub fn routes() -> Router<AppState> {
             "/static/console.js",
             get(|| asset("text/javascript; charset=utf-8", CONSOLE_JS)),
         )
-        .merge(console::routes())
+        .merge(console::routes(max_upload_bytes))
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {

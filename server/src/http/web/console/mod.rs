@@ -19,8 +19,9 @@ use axum::routing::get;
 
 use crate::http::AppState;
 
-/// The console's routes (full paths, all under `/console/`).
-pub fn routes() -> Router<AppState> {
+/// The console's routes (full paths, all under `/console/`); uploads accept up to
+/// `max_upload_bytes`.
+pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
     Router::new()
         .route("/console", get(|| async { see_other("/console/") }))
         .route("/console/", get(dashboard::page))
@@ -30,7 +31,7 @@ pub fn routes() -> Router<AppState> {
             "/console/password",
             get(account::password_page).post(account::change_password),
         )
-        .merge(catalogue::routes())
+        .merge(catalogue::routes(max_upload_bytes))
         .merge(copies::routes())
         .merge(patrons::routes())
         .merge(holds::routes())
