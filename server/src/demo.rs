@@ -26,17 +26,24 @@ pub const LIBRARIES: [(&str, &str, &str); 3] = [
     ("tonglu", "桐庐县图书馆", "桐庐县"),
 ];
 
-/// A demo staff account: username, display name, role, library code.
-pub const STAFF: [(&str, &str, StaffRole, &str); 4] = [
+/// A demo staff account: username, display name, role, library code (none for the
+/// consortium's administrator).
+pub const STAFF: [(&str, &str, StaffRole, Option<&str>); 5] = [
+    (
+        "consortium-admin",
+        "周岚（联盟管理员）",
+        StaffRole::ConsortiumAdmin,
+        None,
+    ),
     (
         "city-manager",
         "陈静（馆长）",
         StaffRole::LibraryManager,
-        "city",
+        Some("city"),
     ),
-    ("city-librarian", "刘洋", StaffRole::Librarian, "city"),
-    ("chunan-librarian", "方敏", StaffRole::Librarian, "chunan"),
-    ("tonglu-librarian", "吴磊", StaffRole::Librarian, "tonglu"),
+    ("city-librarian", "刘洋", StaffRole::Librarian, Some("city")),
+    ("chunan-librarian", "方敏", StaffRole::Librarian, Some("chunan")),
+    ("tonglu-librarian", "吴磊", StaffRole::Librarian, Some("tonglu")),
 ];
 
 /// A demo patron: library code, card number, name, category.
@@ -73,14 +80,20 @@ pub async fn seed(ctx: &Ctx, admin: &Staff) -> Result<()> {
         if staff::find_for_login(conn, username).await?.is_some() {
             continue;
         }
-        let library = libraries::get_by_code(conn, &LibraryCode::parse(library)?)
-            .await?
-            .ok_or(service::Error::NotFound("library"))?;
+        let library_id = match library {
+            Some(code) => Some(
+                libraries::get_by_code(conn, &LibraryCode::parse(code)?)
+                    .await?
+                    .ok_or(service::Error::NotFound("library"))?
+                    .id,
+            ),
+            None => None,
+        };
         let request = service::staff::CreateStaff {
             username: Username::parse(username)?,
             display_name: display_name.to_owned(),
             role,
-            library_id: Some(library.id),
+            library_id,
             password: Password::parse_new("password", &staff_password)?,
         };
         service::staff::create(ctx, admin, request).await?;

@@ -299,7 +299,10 @@ fn print_demo_guide(addr: std::net::SocketAddr) {
     }
     println!("Staff (password '{}'):", demo::DEMO_STAFF_PASSWORD);
     for (username, name, role, library) in demo::STAFF {
-        println!("  {username:18} {name}  {} at {library}", role.as_str());
+        match library {
+            Some(library) => println!("  {username:18} {name}  {} at {library}", role.as_str()),
+            None => println!("  {username:18} {name}  {}", role.as_str()),
+        }
     }
     println!("Patrons (password '{}'):", demo::DEMO_PATRON_PASSWORD);
     for (library, card, name, category) in demo::PATRONS {

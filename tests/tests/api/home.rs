@@ -37,7 +37,11 @@ async fn the_home_page_says_what_the_server_is_with_links_that_work(app: TestApp
     assert!(zh.contains(env!("CARGO_PKG_VERSION")));
     let csp = headers["content-security-policy"].to_str().expect("csp");
     assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
-    assert!(!csp.contains("script-src"), "no script may run: {csp}");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "only the server's own script files may run, never inline script: {csp}"
+    );
+    assert!(!zh.contains("<script>"), "no inline script");
     assert_eq!(headers["x-content-type-options"], "nosniff");
 
     let (headers, en) = page(&app, "/", "en-GB,en;q=0.8").await;
@@ -70,18 +74,22 @@ async fn the_home_page_says_what_the_server_is_with_links_that_work(app: TestApp
     assert_eq!(headers["content-type"], "text/css; charset=utf-8");
 }
 
-async fn guides_are_served_and_unknown_ones_are_a_404_problem(app: TestApp) {
+async fn guides_are_served_and_unknown_ones_are_a_404_page(app: TestApp) {
     let (headers, text) = page(&app, "/docs/librarians.md", "zh-CN").await;
     assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
     assert!(text.starts_with("# "));
     let missing = app.get("/docs/../Cargo.toml", None).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    let missing = app.get("/docs/secrets.md", None).await;
-    assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    assert_eq!(missing.problem(), "not-found");
+    // A person asked for a page: the answer is a page, in their language.
+    let (status, headers, body) = app
+        .get_bytes("/docs/secrets.md", &[("accept-language", "en")])
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(String::from_utf8_lossy(&body).contains("Not found"));
 }
 
 both_backends!(
     the_home_page_says_what_the_server_is_with_links_that_work,
-    guides_are_served_and_unknown_ones_are_a_404_problem,
+    guides_are_served_and_unknown_ones_are_a_404_page,
 );
