@@ -42,8 +42,18 @@ pub const STAFF: [(&str, &str, StaffRole, Option<&str>); 5] = [
         Some("city"),
     ),
     ("city-librarian", "刘洋", StaffRole::Librarian, Some("city")),
-    ("chunan-librarian", "方敏", StaffRole::Librarian, Some("chunan")),
-    ("tonglu-librarian", "吴磊", StaffRole::Librarian, Some("tonglu")),
+    (
+        "chunan-librarian",
+        "方敏",
+        StaffRole::Librarian,
+        Some("chunan"),
+    ),
+    (
+        "tonglu-librarian",
+        "吴磊",
+        StaffRole::Librarian,
+        Some("tonglu"),
+    ),
 ];
 
 /// A demo patron: library code, card number, name, category.

@@ -641,7 +641,11 @@ impl ConsoleSession<'_> {
             .expect("sent");
         let status = response.status();
         let headers = response.headers().clone();
-        (status, headers, response.bytes().await.expect("body").to_vec())
+        (
+            status,
+            headers,
+            response.bytes().await.expect("body").to_vec(),
+        )
     }
 
     /// Posts a form as a same-origin browser would, with this session's CSRF token.

@@ -1,0 +1,37 @@
+## Holds: the queue per title, holds awaiting pickup, holds about to lapse.
+
+holds-title = Holds
+holds-tabs = Hold views
+holds-tab-queues = Queues
+holds-tab-ready = Awaiting pickup
+holds-tab-lapsing = About to lapse
+holds-queues-hint-all = Titles readers in the consortium are waiting for, longest queue first.
+holds-queues-hint-library = Titles your library's readers are waiting for, longest queue first. “Waiting” counts readers of every library; copies are those your library can lend.
+holds-no-queues = Nobody is waiting for a title.
+holds-col-title = Title
+holds-col-waiting = Waiting
+holds-col-waiting-here = Your readers
+holds-col-copies = Copies
+holds-col-free = Free
+holds-col-reader = Reader
+holds-col-library = Library
+holds-col-ready-at = Ready since
+holds-col-deadline = Pick up by
+holds-col-position = Place
+holds-col-placed = Placed
+holds-col-state = Status
+holds-col-suspended = Suspended until
+holds-ready-hint = Holds with a copy kept for the reader until they borrow it, earliest deadline first.
+holds-lapsing-hint = Holds whose pickup deadline is less than { $hours } hours away: if the reader does not borrow in time, the copy goes to the next in line.
+holds-no-ready = No holds are awaiting pickup.
+holds-no-lapsing = No holds are about to lapse.
+holds-back = Back to holds
+holds-queue-heading = Queue for “{ $title }”
+holds-queue-hint = Ready holds come first, then the others in the order they were placed; a suspended hold keeps its place but is not counted. Readers of other libraries are shown by their library only.
+holds-queue-empty = Nobody holds this title.
+holds-other-library-reader = A reader of another library
+holds-state-waiting = Waiting
+holds-state-ready = Ready
+holds-state-fulfilled = Borrowed
+holds-state-expired = Lapsed
+holds-state-cancelled = Cancelled

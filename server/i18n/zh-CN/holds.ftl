@@ -1,0 +1,37 @@
+## 预约：各书的排队情况、待取书的预约、即将过期的预约。
+
+holds-title = 预约
+holds-tabs = 预约视图
+holds-tab-queues = 排队情况
+holds-tab-ready = 待取书
+holds-tab-lapsing = 即将过期
+holds-queues-hint-all = 联盟内有读者在排队等候的书，排队最长的在前。
+holds-queues-hint-library = 本馆读者正在排队等候的书，排队最长的在前。“排队总数”含其他馆的读者；复本数为本馆可借出的复本。
+holds-no-queues = 目前没有读者在排队。
+holds-col-title = 书名
+holds-col-waiting = 排队总数
+holds-col-waiting-here = 本馆读者
+holds-col-copies = 复本数
+holds-col-free = 可借复本
+holds-col-reader = 读者
+holds-col-library = 图书馆
+holds-col-ready-at = 到书时间
+holds-col-deadline = 取书截止
+holds-col-position = 位置
+holds-col-placed = 预约时间
+holds-col-state = 状态
+holds-col-suspended = 暂停至
+holds-ready-hint = 已为读者保留复本、等待读者借阅的预约，截止时间最早的在前。
+holds-lapsing-hint = 取书截止时间在 { $hours } 小时内的预约：到期未借，复本将转给下一位读者。
+holds-no-ready = 没有待取书的预约。
+holds-no-lapsing = 没有即将过期的预约。
+holds-back = 返回预约
+holds-queue-heading = 《{ $title }》的预约队列
+holds-queue-hint = 已到书的预约排在最前，其余按预约先后排列；暂停中的预约保留位置，但不计入排位。其他馆的读者只显示所属图书馆。
+holds-queue-empty = 这本书目前没有预约。
+holds-other-library-reader = 其他馆读者
+holds-state-waiting = 排队中
+holds-state-ready = 已到书
+holds-state-fulfilled = 已借出
+holds-state-expired = 已过期
+holds-state-cancelled = 已取消

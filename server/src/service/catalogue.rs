@@ -437,3 +437,48 @@ mod tests {
         assert_eq!(fields, ["title", "subjects", "description"]);
     }
 }
+
+/// A title as the console's title page shows it: the title, its versions and its
+/// stock at each library in the staff member's scope.
+#[derive(Debug, Clone)]
+pub struct StaffTitle {
+    /// The versions ingested, oldest first.
+    pub versions: Vec<titles::VersionRecord>,
+    /// The title, its lots and each library's stock.
+    pub stock: super::lots::TitleStock,
+}
+
+/// A title for staff (suppressed ones too), with its version history and stock.
+pub async fn staff_title(ctx: &Ctx, actor: &Staff, id: TitleId) -> Result<StaffTitle> {
+    let stock = super::lots::title_stock(ctx, actor, id).await?;
+    let versions = titles::versions(ctx.db.reader(), id).await?;
+    Ok(StaffTitle { versions, stock })
+}
+
+/// What staff find in the catalogue: the search results, and on the first page the
+/// titles hidden from readers (which the search index leaves out), by title.
+#[derive(Debug, Clone)]
+pub struct StaffResults {
+    /// The search results (as readers would get them).
+    pub results: Results,
+    /// Suppressed titles, at most `hidden_limit` (first page only).
+    pub hidden: Vec<Title>,
+}
+
+/// Searches the catalogue as staff do: the public search, plus the suppressed titles
+/// (every staff member may see them).
+pub async fn staff_search(
+    ctx: &Ctx,
+    _actor: &Staff,
+    query: SearchQuery,
+    hidden_limit: u64,
+) -> Result<StaffResults> {
+    let first_page = query.offset == 0;
+    let results = search(ctx, query).await?;
+    let hidden = if first_page {
+        titles::suppressed(ctx.db.reader(), hidden_limit).await?
+    } else {
+        Vec::new()
+    };
+    Ok(StaffResults { results, hidden })
+}

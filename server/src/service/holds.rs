@@ -417,3 +417,334 @@ pub async fn availability(
     }
     Ok(availability)
 }
+
+/// A reader's open hold as staff see it on the reader's page.
+#[derive(Debug, Clone)]
+pub struct PatronHold {
+    /// The hold.
+    pub hold: Hold,
+    /// The title's name (empty if the title is gone).
+    pub title: String,
+    /// Place in the queue (waiting holds only; 1 is next in line).
+    pub position: Option<u64>,
+}
+
+/// Names of `ids` (titles that are gone are left out).
+async fn title_names(
+    ctx: &Ctx,
+    ids: &[TitleId],
+) -> Result<std::collections::HashMap<TitleId, String>> {
+    Ok(titles::get_many(ctx.db.reader(), ids)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.metadata.title))
+        .collect())
+}
+
+/// Codes of every library, by id.
+async fn library_codes(ctx: &Ctx) -> Result<std::collections::HashMap<LibraryId, String>> {
+    Ok(crate::store::libraries::list(ctx.db.reader())
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l.code))
+        .collect())
+}
+
+fn scope_library(actor: &crate::domain::Staff) -> Option<LibraryId> {
+    match actor.scope() {
+        LibraryScope::All => None,
+        LibraryScope::One(library) => Some(library),
+    }
+}
+
+/// The open holds of a patron inside the actor's scope, oldest first, with the title
+/// and the place in the queue.
+pub async fn holds_of_patron_for_staff(
+    ctx: &Ctx,
+    actor: &crate::domain::Staff,
+    patron: PatronId,
+) -> Result<Vec<PatronHold>> {
+    let conn = ctx.db.reader();
+    let owner = patrons::get(conn, patron, actor.scope())
+        .await?
+        .ok_or(Error::NotFound("patron"))?;
+    let open = holds::open_of(conn, owner.id).await?;
+    let ids: Vec<TitleId> = open.iter().map(|h| h.title_id).collect();
+    let names = title_names(ctx, &ids).await?;
+    let now = ctx.clock.now();
+    let mut out = Vec::with_capacity(open.len());
+    for hold in open {
+        let position = if hold.state == HoldState::Waiting {
+            let queue = holds::waiting_queue(conn, hold.title_id).await?;
+            queue_position(&queue, hold.id, now)
+        } else {
+            None
+        };
+        out.push(PatronHold {
+            title: names.get(&hold.title_id).cloned().unwrap_or_default(),
+            position,
+            hold,
+        });
+    }
+    Ok(out)
+}
+
+/// Staff cancel an open hold of a reader of a library in their scope (audited as the
+/// staff member's); a copy reserved for it goes to the next in line. Returns the hold
+/// as it was.
+pub async fn cancel_by_staff(ctx: &Ctx, actor: &crate::domain::Staff, id: HoldId) -> Result<Hold> {
+    let hold = holds::get(ctx.db.reader(), id)
+        .await?
+        .filter(|h| actor.scope().contains(h.library_id))
+        .ok_or(Error::NotFound("hold"))?;
+    let now = ctx.clock.now();
+    let txn = ctx.db.begin_write().await?;
+    if !holds::transition(&txn, hold.id, HoldMove::Cancel, None, now).await? {
+        return Err(Error::NotFound("open hold"));
+    }
+    if hold.state == HoldState::Ready
+        && let Some(lot) = hold.lot_id
+    {
+        lots::release_copy(&txn, lot, now).await?;
+        copy_freed::record(&txn, hold.title_id, now).await?;
+    }
+    record(&txn, Actor::Staff(actor.id), &hold, "hold.cancel", now).await?;
+    txn.commit().await?;
+    ctx.copies_freed().await;
+    Ok(hold)
+}
+
+/// One title's queue at a glance.
+#[derive(Debug, Clone)]
+pub struct QueueSummary {
+    /// The title.
+    pub title_id: TitleId,
+    /// Its name.
+    pub title: String,
+    /// Holds waiting across the consortium.
+    pub waiting: u64,
+    /// Of those, holds of readers of the actor's library (all for consortium admins).
+    pub waiting_here: u64,
+    /// Copies the actor's library can lend from now (every active lot's for
+    /// consortium admins).
+    pub copies: u64,
+    /// Of those, copies free now.
+    pub free: u64,
+}
+
+/// Copies of the lots `library` may lend from now (every active lot if `None`), and
+/// how many are free.
+async fn copies_for(
+    ctx: &Ctx,
+    title: TitleId,
+    library: Option<LibraryId>,
+    now: DateTime<Utc>,
+) -> Result<(u64, u64)> {
+    let all = lots::lots_of_title(ctx.db.reader(), title).await?;
+    let usable: Vec<&crate::domain::Lot> = match library {
+        Some(library) => draw_order(&all, library, now),
+        None => all
+            .iter()
+            .filter(|l| l.status == LotStatus::Active)
+            .collect(),
+    };
+    Ok((
+        usable.iter().map(|l| u64::from(l.copies)).sum(),
+        usable.iter().map(|l| u64::from(l.free_copies())).sum(),
+    ))
+}
+
+/// The titles readers in the actor's scope wait for (every title with a queue for
+/// consortium admins), longest queue first.
+pub async fn queues(ctx: &Ctx, actor: &crate::domain::Staff) -> Result<Vec<QueueSummary>> {
+    let conn = ctx.db.reader();
+    let library = scope_library(actor);
+    let everyone: std::collections::HashMap<TitleId, u64> = holds::waiting_per_title(conn, None)
+        .await?
+        .into_iter()
+        .collect();
+    let here = match library {
+        None => everyone.iter().map(|(t, n)| (*t, *n)).collect(),
+        Some(_) => holds::waiting_per_title(conn, library).await?,
+    };
+    let ids: Vec<TitleId> = here.iter().map(|(t, _)| *t).collect();
+    let names = title_names(ctx, &ids).await?;
+    let now = ctx.clock.now();
+    let mut out = Vec::with_capacity(here.len());
+    for (title_id, waiting_here) in here {
+        let (copies, free) = copies_for(ctx, title_id, library, now).await?;
+        out.push(QueueSummary {
+            title_id,
+            title: names.get(&title_id).cloned().unwrap_or_default(),
+            waiting: everyone.get(&title_id).copied().unwrap_or(waiting_here),
+            waiting_here,
+            copies,
+            free,
+        });
+    }
+    out.sort_by(|a, b| {
+        b.waiting
+            .cmp(&a.waiting)
+            .then_with(|| a.title.cmp(&b.title))
+    });
+    Ok(out)
+}
+
+/// A reader seen in a queue: who, when the reader is in the actor's scope.
+#[derive(Debug, Clone)]
+pub struct QueueReader {
+    /// Id (for a link to the reader's page).
+    pub id: PatronId,
+    /// Card number.
+    pub card_number: String,
+    /// Name.
+    pub display_name: String,
+}
+
+/// One place in a title's queue.
+#[derive(Debug, Clone)]
+pub struct QueueEntry {
+    /// The hold.
+    pub hold: Hold,
+    /// Place among the waiting (1 is next; suspended holds ahead do not count); `None`
+    /// for ready holds and for suspended ones.
+    pub position: Option<u64>,
+    /// The reader's library code.
+    pub library_code: String,
+    /// The reader, only if in the actor's scope (others are shown by library alone).
+    pub reader: Option<QueueReader>,
+}
+
+/// A title's whole queue.
+#[derive(Debug, Clone)]
+pub struct TitleQueue {
+    /// The title.
+    pub title_id: TitleId,
+    /// Its name.
+    pub title: String,
+    /// Ready holds (soonest pickup deadline first), then waiting ones in queue order.
+    pub entries: Vec<QueueEntry>,
+    /// Copies the actor's library can lend from now (every active lot's for
+    /// consortium admins).
+    pub copies: u64,
+    /// Of those, copies free now.
+    pub free: u64,
+}
+
+/// The queue of a title across the consortium. Readers outside the actor's scope are
+/// shown by their library's code only.
+pub async fn title_queue(
+    ctx: &Ctx,
+    actor: &crate::domain::Staff,
+    title: TitleId,
+) -> Result<TitleQueue> {
+    let conn = ctx.db.reader();
+    let found = titles::get(conn, title)
+        .await?
+        .ok_or(Error::NotFound("title"))?;
+    let open = holds::open_on_title(conn, title).await?;
+    let mut readers: Vec<PatronId> = open
+        .iter()
+        .filter(|h| actor.scope().contains(h.library_id))
+        .map(|h| h.patron_id)
+        .collect();
+    readers.sort_by_key(|p| p.0);
+    readers.dedup();
+    let known: std::collections::HashMap<PatronId, Patron> =
+        patrons::get_many(conn, &readers, actor.scope())
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+    let codes = library_codes(ctx).await?;
+    let now = ctx.clock.now();
+    let waiting: Vec<Hold> = open
+        .iter()
+        .filter(|h| h.state == HoldState::Waiting)
+        .cloned()
+        .collect();
+    let entries = open
+        .into_iter()
+        .map(|hold| QueueEntry {
+            position: if hold.in_line_at(now) {
+                queue_position(&waiting, hold.id, now)
+            } else {
+                None
+            },
+            library_code: codes.get(&hold.library_id).cloned().unwrap_or_default(),
+            reader: known.get(&hold.patron_id).map(|p| QueueReader {
+                id: p.id,
+                card_number: p.card_number.clone(),
+                display_name: p.display_name.clone(),
+            }),
+            hold,
+        })
+        .collect();
+    let (copies, free) = copies_for(ctx, title, scope_library(actor), now).await?;
+    Ok(TitleQueue {
+        title_id: found.id,
+        title: found.metadata.title,
+        entries,
+        copies,
+        free,
+    })
+}
+
+/// A ready hold waiting to be collected, with who and what.
+#[derive(Debug, Clone)]
+pub struct ReadyHold {
+    /// The hold (its `pickup_deadline` is set).
+    pub hold: Hold,
+    /// The title's name.
+    pub title: String,
+    /// The reader's library code.
+    pub library_code: String,
+    /// The reader's card number.
+    pub card_number: String,
+    /// The reader's name.
+    pub display_name: String,
+}
+
+/// How far ahead a ready hold counts as about to lapse: a ready hold whose pickup
+/// deadline passes is expired by [`expire_lapsed`] and its copy goes to the next in
+/// line.
+pub const LAPSING_WITHIN: Duration = Duration::hours(24);
+
+/// Ready holds of readers in the actor's scope, soonest pickup deadline first (at most
+/// 500); with `lapsing_only`, just those whose deadline is less than
+/// [`LAPSING_WITHIN`] away.
+pub async fn ready_holds(
+    ctx: &Ctx,
+    actor: &crate::domain::Staff,
+    lapsing_only: bool,
+) -> Result<Vec<ReadyHold>> {
+    let conn = ctx.db.reader();
+    let now = ctx.clock.now();
+    let due_before = lapsing_only.then(|| now + LAPSING_WITHIN);
+    let ready = holds::ready_in(conn, scope_library(actor), due_before, 500).await?;
+    let mut readers: Vec<PatronId> = ready.iter().map(|h| h.patron_id).collect();
+    readers.sort_by_key(|p| p.0);
+    readers.dedup();
+    let known: std::collections::HashMap<PatronId, Patron> =
+        patrons::get_many(conn, &readers, actor.scope())
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+    let ids: Vec<TitleId> = ready.iter().map(|h| h.title_id).collect();
+    let names = title_names(ctx, &ids).await?;
+    let codes = library_codes(ctx).await?;
+    Ok(ready
+        .into_iter()
+        .map(|hold| {
+            let reader = known.get(&hold.patron_id);
+            ReadyHold {
+                title: names.get(&hold.title_id).cloned().unwrap_or_default(),
+                library_code: codes.get(&hold.library_id).cloned().unwrap_or_default(),
+                card_number: reader.map(|p| p.card_number.clone()).unwrap_or_default(),
+                display_name: reader.map(|p| p.display_name.clone()).unwrap_or_default(),
+                hold,
+            }
+        })
+        .collect())
+}

@@ -404,6 +404,8 @@ pub async fn licence(
     Ok(stored.token)
 }
 
+/// Ends `loan` as `state`; `reason` (a revocation's) goes into the audit entry and
+/// the reader's notification.
 async fn finish_loan(
     ctx: &Ctx,
     loan: &Loan,
@@ -411,6 +413,7 @@ async fn finish_loan(
     actor: Actor,
     action: &'static str,
     notify: Option<NotificationKind>,
+    reason: Option<&str>,
 ) -> Result<Loan> {
     let now = ctx.clock.now();
     let txn = ctx.db.begin_write().await?;
@@ -419,8 +422,15 @@ async fn finish_loan(
         .ok_or(Error::Refused(Refusal::LoanEnded))?;
     copy_freed::record(&txn, loan.title_id, now).await?;
     if let Some(kind) = notify {
-        let payload = json!({ "loan_id": loan.id, "title_id": loan.title_id });
+        let mut payload = json!({ "loan_id": loan.id, "title_id": loan.title_id });
+        if let Some(reason) = reason {
+            payload["reason"] = json!(reason);
+        }
         notifications::notify(&txn, loan.patron_id, kind, payload, now).await?;
+    }
+    let mut detail = json!({ "title": loan.title_id });
+    if let Some(reason) = reason {
+        detail["reason"] = json!(reason);
     }
     audit::record(
         &txn,
@@ -430,7 +440,7 @@ async fn finish_loan(
             action,
             target_kind: "loan",
             target_id: Some(loan.id.0),
-            detail: Some(json!({ "title": loan.title_id })),
+            detail: Some(detail),
         },
         now,
     )
@@ -450,12 +460,21 @@ pub async fn return_loan(ctx: &Ctx, patron: &Patron, loan_id: LoanId) -> Result<
         Actor::Patron(patron.id),
         "loan.return",
         None,
+        None,
     )
     .await
 }
 
-/// Staff revoke a loan of a patron of their library; the reader is told.
-pub async fn revoke(ctx: &Ctx, actor: &crate::domain::Staff, loan_id: LoanId) -> Result<Loan> {
+/// Staff revoke a loan of a patron of their library; the reader is told. The reason,
+/// if given (trimmed; at most [`REASON_MAX_CHARS`] characters), is kept in the audit
+/// entry and sent with the reader's notification.
+pub async fn revoke(
+    ctx: &Ctx,
+    actor: &crate::domain::Staff,
+    loan_id: LoanId,
+    reason: Option<String>,
+) -> Result<Loan> {
+    let reason = staff_reason(reason.as_deref())?;
     let loan = loans::loan(ctx.db.reader(), loan_id)
         .await?
         .filter(|l| actor.scope().contains(l.library_id))
@@ -467,6 +486,7 @@ pub async fn revoke(ctx: &Ctx, actor: &crate::domain::Staff, loan_id: LoanId) ->
         Actor::Staff(actor.id),
         "loan.revoke",
         Some(NotificationKind::LoanRevoked),
+        reason.as_deref(),
     )
     .await
 }
@@ -609,4 +629,133 @@ pub async fn remind_ending(ctx: &Ctx) -> Result<usize> {
     }
     txn.commit().await?;
     Ok(claimed.len())
+}
+
+/// The longest reason staff may give for a revocation or a block.
+pub const REASON_MAX_CHARS: usize = 500;
+
+/// A reason staff give for an action: trimmed; empty is no reason; at most
+/// [`REASON_MAX_CHARS`] characters.
+pub fn staff_reason(
+    raw: Option<&str>,
+) -> std::result::Result<Option<String>, crate::domain::FieldError> {
+    let Some(reason) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    if reason.chars().count() > REASON_MAX_CHARS {
+        return Err(crate::domain::FieldError::new(
+            "reason",
+            format!("must be at most {REASON_MAX_CHARS} characters"),
+        ));
+    }
+    Ok(Some(reason.to_owned()))
+}
+
+/// A reader's loan as staff see it on the reader's page.
+#[derive(Debug, Clone)]
+pub struct StaffLoan {
+    /// The loan.
+    pub loan: Loan,
+    /// The title's name (empty if the title is gone).
+    pub title: String,
+    /// Whole days until the loan ends, rounded up (0 once it is due).
+    pub days_left: i64,
+}
+
+/// Whole days from `now` until `end`, rounded up; 0 once `end` has passed.
+fn days_until(end: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    let seconds = (end - now).num_seconds().max(0);
+    (seconds + 86_399) / 86_400
+}
+
+/// The active loans of a patron inside the actor's scope, soonest end first, with the
+/// title and the days left.
+pub async fn loans_of_patron_for_staff(
+    ctx: &Ctx,
+    actor: &crate::domain::Staff,
+    patron: crate::domain::PatronId,
+) -> Result<Vec<StaffLoan>> {
+    let conn = ctx.db.reader();
+    let owner = crate::store::patrons::get(conn, patron, actor.scope())
+        .await?
+        .ok_or(Error::NotFound("patron"))?;
+    let mut list = loans::loans_of(conn, owner.id, true).await?;
+    list.sort_by_key(|l| (l.ends_at, l.id.0));
+    let ids: Vec<TitleId> = list.iter().map(|l| l.title_id).collect();
+    let names: std::collections::HashMap<TitleId, String> = titles::get_many(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.metadata.title))
+        .collect();
+    let now = ctx.clock.now();
+    Ok(list
+        .into_iter()
+        .map(|loan| StaffLoan {
+            title: names.get(&loan.title_id).cloned().unwrap_or_default(),
+            days_left: days_until(loan.ends_at, now),
+            loan,
+        })
+        .collect())
+}
+
+/// Whether `patron` could borrow `title` now, without borrowing: the borrow path's own
+/// checks in its order ([`check_may_borrow`], the rules that apply, a title readers may
+/// see, the title not on loan to them already, the loan limit, a copy reserved for
+/// them by a ready hold or a free copy in a lot their library may lend from now, in
+/// [`draw_order`]). `Err(Error::Refused(_))` says what borrowing would answer; the
+/// answer may of course change before an actual borrow.
+pub async fn would_borrow(ctx: &Ctx, patron: &Patron, title: TitleId) -> Result<()> {
+    let now = ctx.clock.now();
+    check_may_borrow(patron, now)?;
+    let rules = rules_for(ctx, patron.library_id, &patron.category).await?;
+    let title = lendable_title(ctx, title).await?;
+    if title.suppressed {
+        return Err(Error::NotFound("title"));
+    }
+    let conn = ctx.db.reader();
+    // Borrowing answers "already borrowed" before "no copy" or "too many loans".
+    if loans::has_active_loan(conn, patron.id, title.id).await? {
+        return Err(Error::Refused(Refusal::AlreadyBorrowed));
+    }
+    if loans::active_loan_count(conn, patron.id).await? >= u64::from(rules.max_loans) {
+        return Err(Error::Refused(Refusal::LoanLimit));
+    }
+    if holds::ready_for(conn, patron.id, title.id).await?.is_some() {
+        return Ok(());
+    }
+    let lots_of_title = lots::lots_of_title(conn, title.id).await?;
+    if draw_order(&lots_of_title, patron.library_id, now)
+        .iter()
+        .any(|lot| lot.has_free_copy())
+    {
+        Ok(())
+    } else {
+        Err(Error::Refused(Refusal::NoCopyAvailable))
+    }
+}
+
+#[cfg(test)]
+mod staff_tests {
+    use super::*;
+
+    #[test]
+    fn a_staff_reason_is_trimmed_and_limited() {
+        assert_eq!(staff_reason(None), Ok(None));
+        assert_eq!(staff_reason(Some("  ")), Ok(None));
+        assert_eq!(
+            staff_reason(Some(" 违反借阅规定 ")),
+            Ok(Some("违反借阅规定".to_owned()))
+        );
+        assert!(staff_reason(Some(&"长".repeat(REASON_MAX_CHARS))).is_ok());
+        assert!(staff_reason(Some(&"长".repeat(REASON_MAX_CHARS + 1))).is_err());
+    }
+
+    #[test]
+    fn days_left_round_up_and_stop_at_zero() {
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        assert_eq!(days_until(now + Duration::days(14), now), 14);
+        assert_eq!(days_until(now + Duration::hours(1), now), 1);
+        assert_eq!(days_until(now + Duration::hours(25), now), 2);
+        assert_eq!(days_until(now - Duration::hours(1), now), 0);
+    }
 }

@@ -66,8 +66,16 @@ pub async fn create_lot(ctx: &Ctx, actor: &Staff, new: NewLot) -> Result<Lot> {
     store::insert_lot(&txn, &lot, now)
         .await
         .map_err(|e| match e {
-            // The only references a new lot makes are to libraries.
-            StoreError::Db(_) => Error::NotFound("library"),
+            // The only references a new lot makes are to libraries; any other failure
+            // keeps its cause.
+            StoreError::Db(ref db)
+                if matches!(
+                    db.sql_err(),
+                    Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+                ) =>
+            {
+                Error::NotFound("library")
+            }
             other => other.into(),
         })?;
     copy_freed::record(&txn, lot.title_id, now).await?;
@@ -167,4 +175,69 @@ pub async fn retire_exhausted_lots(ctx: &Ctx) -> Result<u64> {
     let retired = store::retire_exhausted(&txn, ctx.clock.now()).await?;
     txn.commit().await?;
     Ok(retired)
+}
+
+/// One library's stock of a title, as staff see it.
+#[derive(Debug, Clone)]
+pub struct LibraryStock {
+    /// The library.
+    pub library: crate::domain::Library,
+    /// Copies in the lots it can lend from now (as the availability API counts them).
+    pub copies_total: u64,
+    /// Of those, copies free now.
+    pub copies_available: u64,
+    /// Its readers' holds waiting in the title's queue (suspended ones included).
+    pub holds_waiting: u64,
+    /// The lots it lends from now, in the order it draws on them.
+    pub draw_order: Vec<Lot>,
+}
+
+/// A title's licence lots and stock, as a staff member may see them.
+#[derive(Debug, Clone)]
+pub struct TitleStock {
+    /// The title (suppressed or not).
+    pub title: crate::domain::Title,
+    /// The lots the staff member may see ([`lots_of_title`]).
+    pub lots: Vec<Lot>,
+    /// Every library of the consortium (owners, share lists).
+    pub libraries: Vec<crate::domain::Library>,
+    /// The stock of each library in the staff member's scope.
+    pub stock: Vec<LibraryStock>,
+}
+
+/// A title's lots, and for each library in the actor's scope the copies it can lend,
+/// the holds its readers have waiting, and the lots it draws on in order.
+pub async fn title_stock(ctx: &Ctx, actor: &Staff, title: TitleId) -> Result<TitleStock> {
+    let title = super::catalogue::get_any(ctx, title).await?;
+    let lots = lots_of_title(ctx, actor, title.id).await?;
+    let libraries = super::libraries::list(ctx).await?;
+    let queue = crate::store::holds::waiting_queue(ctx.db.reader(), title.id).await?;
+    let now = ctx.clock.now();
+    let scope = actor.scope();
+    let mut stock = Vec::new();
+    for library in libraries.iter().filter(|l| scope.contains(l.id)) {
+        let availability = super::holds::availability(ctx, title.id, library.id, None).await?;
+        stock.push(LibraryStock {
+            library: library.clone(),
+            copies_total: availability.copies_total,
+            copies_available: availability.copies_available,
+            holds_waiting: queue
+                .iter()
+                .filter(|h| h.library_id == library.id)
+                .count()
+                .try_into()
+                .unwrap_or(u64::MAX),
+            // Every lot the library may lend from is among those it may see.
+            draw_order: crate::domain::draw_order(&lots, library.id, now)
+                .into_iter()
+                .cloned()
+                .collect(),
+        });
+    }
+    Ok(TitleStock {
+        title,
+        lots,
+        libraries,
+        stock,
+    })
 }

@@ -2,6 +2,7 @@
 //! patron, block a patron, ...). They check permissions with the domain rules, run the
 //! store functions in one transaction, and write the audit trail. No HTTP here.
 
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod catalogue;

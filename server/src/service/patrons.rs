@@ -221,3 +221,86 @@ pub async fn profile(ctx: &Ctx, patron: &Patron) -> Result<Library> {
         .await?
         .ok_or(Error::NotFound("library"))
 }
+
+/// A patron with their home library and what bars them from borrowing now, as the
+/// console lists and shows them.
+#[derive(Debug, Clone)]
+pub struct PatronListing {
+    /// The patron.
+    pub patron: Patron,
+    /// The home library's code (empty if the library is gone).
+    pub library_code: String,
+    /// The home library's name.
+    pub library_name: String,
+    /// Blocked or card expired at the time of asking; `None` if they may borrow.
+    pub bar: Option<crate::domain::CirculationBar>,
+}
+
+async fn listings(ctx: &Ctx, found: Vec<Patron>) -> Result<Vec<PatronListing>> {
+    let libraries: std::collections::HashMap<LibraryId, Library> = libraries::list(ctx.db.reader())
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l))
+        .collect();
+    let now = ctx.clock.now();
+    Ok(found
+        .into_iter()
+        .map(|patron| {
+            let library = libraries.get(&patron.library_id);
+            PatronListing {
+                library_code: library.map(|l| l.code.clone()).unwrap_or_default(),
+                library_name: library.map(|l| l.name.clone()).unwrap_or_default(),
+                bar: patron.circulation_bar(now),
+                patron,
+            }
+        })
+        .collect())
+}
+
+/// Patrons inside the actor's scope matching `query` (as [`search`]), each with their
+/// library and standing.
+pub async fn search_listed(
+    ctx: &Ctx,
+    actor: &Staff,
+    query: &PatronQuery,
+) -> Result<Vec<PatronListing>> {
+    let found = search(ctx, actor, query).await?;
+    listings(ctx, found).await
+}
+
+/// One patron inside the actor's scope, with their library and standing.
+pub async fn get_listed(ctx: &Ctx, actor: &Staff, id: PatronId) -> Result<PatronListing> {
+    let patron = get(ctx, actor, id).await?;
+    listings(ctx, vec![patron])
+        .await?
+        .pop()
+        .ok_or(Error::NotFound("patron"))
+}
+
+/// How much a reader has read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReadingHistory {
+    /// Every loan they ever made.
+    pub total_loans: u64,
+    /// Loans started this calendar year (UTC).
+    pub loans_this_year: u64,
+    /// Distinct titles borrowed.
+    pub distinct_titles: u64,
+}
+
+/// The reading history of a patron inside the actor's scope.
+pub async fn reading_history(ctx: &Ctx, actor: &Staff, id: PatronId) -> Result<ReadingHistory> {
+    use chrono::Datelike;
+    let patron = get(ctx, actor, id).await?;
+    let now = ctx.clock.now();
+    let year_start = chrono::NaiveDate::from_ymd_opt(now.year(), 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(now, |t| t.and_utc());
+    let (total_loans, loans_this_year, distinct_titles) =
+        crate::store::loans::history_counts(ctx.db.reader(), patron.id, year_start).await?;
+    Ok(ReadingHistory {
+        total_loans,
+        loans_this_year,
+        distinct_titles,
+    })
+}

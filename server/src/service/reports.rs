@@ -250,9 +250,10 @@ pub async fn dashboard(ctx: &Ctx, actor: &Staff) -> Result<Dashboard> {
         .with_day(1)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map_or(now, |t| t.and_utc());
-    let loans_today = loans::loans_started_between(conn, library, today, now + chrono::Duration::seconds(1))
-        .await?
-        .len() as u64;
+    let loans_today =
+        loans::loans_started_between(conn, library, today, now + chrono::Duration::seconds(1))
+            .await?
+            .len() as u64;
     let count = |table: &Table, column: &str| -> Vec<(String, u64)> {
         let at = table.columns.iter().position(|c| *c == column);
         table

@@ -8,7 +8,6 @@ use serde_json::json;
 use super::{Ctx, Error, Result};
 use crate::domain::{
     LendingRules, LibraryId, LibraryScope, PatronCategory, Staff, StaffRole, rules_key,
-    rules_precedence,
 };
 use crate::store::audit::{self, Actor, AuditEntry};
 use crate::store::rules as store;
@@ -33,9 +32,7 @@ impl RulesMatrix {
 
     /// The most specific cell that applies to a patron of `library` in `category`.
     pub fn for_patron(&self, library: LibraryId, category: &str) -> Option<LendingRules> {
-        rules_precedence(library, category)
-            .iter()
-            .find_map(|key| self.cells.get(key).copied())
+        self.matched(library, category).map(|m| m.cell.rules)
     }
 }
 
@@ -151,5 +148,389 @@ mod tests {
         assert_eq!(days(county, "child"), Some(7));
         assert_eq!(days(county, "adult"), Some(14));
         assert_eq!(RulesMatrix::default().for_patron(city, "adult"), None);
+    }
+}
+
+/// A level of the rules matrix, from the most specific to the least.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RulesLevel {
+    /// The patron's library, for the patron's category.
+    LibraryCategory,
+    /// The patron's library, for every category.
+    Library,
+    /// The consortium, for the patron's category.
+    ConsortiumCategory,
+    /// The consortium, for every category (the default that always exists).
+    Consortium,
+}
+
+impl RulesLevel {
+    /// Every level, most specific first: the order in which lending looks for a cell
+    /// (the order of [`crate::domain::rules_precedence`]).
+    pub const MOST_SPECIFIC_FIRST: [RulesLevel; 4] = [
+        RulesLevel::LibraryCategory,
+        RulesLevel::Library,
+        RulesLevel::ConsortiumCategory,
+        RulesLevel::Consortium,
+    ];
+
+    /// The cell of this level for a patron of `library` in `category`: its library
+    /// (`None`: the consortium's) and category (`None`: every category).
+    pub fn cell_scope(
+        self,
+        library: LibraryId,
+        category: &str,
+    ) -> (Option<LibraryId>, Option<&str>) {
+        match self {
+            RulesLevel::LibraryCategory => (Some(library), Some(category)),
+            RulesLevel::Library => (Some(library), None),
+            RulesLevel::ConsortiumCategory => (None, Some(category)),
+            RulesLevel::Consortium => (None, None),
+        }
+    }
+
+    /// The stable name of the level (`library_category`, `library`,
+    /// `consortium_category`, `consortium`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RulesLevel::LibraryCategory => "library_category",
+            RulesLevel::Library => "library",
+            RulesLevel::ConsortiumCategory => "consortium_category",
+            RulesLevel::Consortium => "consortium",
+        }
+    }
+}
+
+/// The cell that applies to a patron of `library` in `category`, and the level it was
+/// found at: the first level of [`RulesLevel::MOST_SPECIFIC_FIRST`] whose cell
+/// `cell_at` (given the cell's [`rules_key`]) finds. Pure; this is the one choice
+/// lending makes ([`RulesMatrix::for_patron`]), and the console's explanation shows the
+/// same result.
+pub fn pick_rules<T>(
+    library: LibraryId,
+    category: &str,
+    mut cell_at: impl FnMut(&str) -> Option<T>,
+) -> Option<(RulesLevel, T)> {
+    RulesLevel::MOST_SPECIFIC_FIRST
+        .into_iter()
+        .find_map(|level| {
+            let (library, category) = level.cell_scope(library, category);
+            cell_at(&rules_key(library, category)).map(|cell| (level, cell))
+        })
+}
+
+/// The cell of the matrix that applies to a patron, and the level it was found at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedRules {
+    /// Which level matched.
+    pub level: RulesLevel,
+    /// The cell.
+    pub cell: RulesCell,
+}
+
+impl RulesMatrix {
+    /// The cell that applies to a patron of `library` in `category`, with the level it
+    /// was found at (what [`RulesMatrix::for_patron`] returns the rules of).
+    pub fn matched(&self, library: LibraryId, category: &str) -> Option<MatchedRules> {
+        let (level, rules) = pick_rules(library, category, |key| self.cells.get(key).copied())?;
+        let (library_id, category) = level.cell_scope(library, category);
+        Some(MatchedRules {
+            level,
+            cell: RulesCell {
+                library_id,
+                category: category.map(str::to_owned),
+                rules,
+            },
+        })
+    }
+}
+
+/// One cell of the matrix as the console lists it.
+#[derive(Debug, Clone)]
+pub struct RulesRow {
+    /// The cell.
+    pub cell: RulesCell,
+    /// The cell's library, if it is a library's.
+    pub library: Option<crate::domain::Library>,
+    /// Whether the staff member may change it ([`may_set_rules`]).
+    pub editable: bool,
+}
+
+/// The rules matrix as a staff member sees it: the cells they can see (their library's
+/// and the consortium's; every cell for consortium admins), consortium cells first,
+/// and where they may add cells.
+#[derive(Debug, Clone)]
+pub struct RulesOverview {
+    /// The cells, consortium first, then by library name; the default category first.
+    pub rows: Vec<RulesRow>,
+    /// Whether the staff member may set consortium cells.
+    pub may_set_consortium: bool,
+    /// The libraries whose cells the staff member may set.
+    pub settable_libraries: Vec<crate::domain::Library>,
+}
+
+/// The rules matrix for the console.
+pub async fn overview(ctx: &Ctx, actor: &Staff) -> Result<RulesOverview> {
+    let cells = list_rules(ctx, actor).await?;
+    let libraries = crate::store::libraries::list(ctx.db.reader()).await?;
+    let library_of =
+        |id: Option<LibraryId>| id.and_then(|id| libraries.iter().find(|l| l.id == id).cloned());
+    let mut rows: Vec<RulesRow> = cells
+        .into_iter()
+        .map(|cell| RulesRow {
+            library: library_of(cell.library_id),
+            editable: may_set_rules(actor, cell.library_id),
+            cell,
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        let key = |r: &RulesRow| {
+            (
+                r.library.as_ref().map(|l| l.name.clone()),
+                r.cell.library_id,
+                r.cell.category.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    Ok(RulesOverview {
+        rows,
+        may_set_consortium: may_set_rules(actor, None),
+        settable_libraries: libraries
+            .into_iter()
+            .filter(|l| may_set_rules(actor, Some(l.id)))
+            .collect(),
+    })
+}
+
+/// What a lookup by card number, id or text found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found<T> {
+    /// Nothing (or nothing was asked for).
+    Nothing,
+    /// Exactly one.
+    One(T),
+    /// Several: the staff member picks one.
+    Several(Vec<T>),
+}
+
+impl<T> Found<T> {
+    fn of(mut list: Vec<T>) -> Self {
+        match list.len() {
+            0 => Found::Nothing,
+            1 => list.pop().map_or(Found::Nothing, Found::One),
+            _ => Found::Several(list),
+        }
+    }
+
+    /// The one found, if exactly one was.
+    pub fn one(&self) -> Option<&T> {
+        match self {
+            Found::One(found) => Some(found),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a borrow would go through now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BorrowVerdict {
+    /// It would.
+    Allowed,
+    /// Lending would refuse it, for this reason.
+    Refused(super::Refusal),
+    /// The title is hidden from readers and is not lent.
+    NotLendable,
+}
+
+/// Which rules apply to a patron, why, and whether they could borrow a title now.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    /// The patron asked about (inside the staff member's scope).
+    pub patron: Found<crate::domain::Patron>,
+    /// The patron's home library (when one patron was found).
+    pub patron_library: Option<crate::domain::Library>,
+    /// The title asked about (`Nothing` when none was).
+    pub title: Found<crate::domain::Title>,
+    /// The cell that applies to the patron and the level it matched at.
+    pub rules: Option<MatchedRules>,
+    /// Whether the patron could borrow the title now (one patron and one title).
+    pub verdict: Option<BorrowVerdict>,
+}
+
+/// How many patrons or titles a lookup offers to choose from.
+const EXPLAIN_CHOICES: usize = 20;
+
+async fn find_patrons(
+    ctx: &Ctx,
+    actor: &Staff,
+    query: &str,
+) -> Result<Found<crate::domain::Patron>> {
+    let query = query.trim();
+    if query.is_empty() {
+        return Ok(Found::Nothing);
+    }
+    if let Ok(id) = uuid::Uuid::parse_str(query) {
+        return match super::patrons::get(ctx, actor, crate::domain::PatronId(id)).await {
+            Ok(patron) => Ok(Found::One(patron)),
+            Err(Error::NotFound(_)) => Ok(Found::Nothing),
+            Err(other) => Err(other),
+        };
+    }
+    let card = query.to_ascii_uppercase();
+    let matches = super::patrons::search(
+        ctx,
+        actor,
+        &crate::store::patrons::PatronQuery {
+            text: Some(query.to_owned()),
+            library: None,
+            after: None,
+            limit: 200,
+        },
+    )
+    .await?;
+    let exact: Vec<_> = matches
+        .iter()
+        .filter(|p| p.card_number == card)
+        .cloned()
+        .collect();
+    Ok(Found::of(if exact.is_empty() {
+        matches.into_iter().take(EXPLAIN_CHOICES).collect()
+    } else {
+        exact
+    }))
+}
+
+async fn find_titles(ctx: &Ctx, query: &str) -> Result<Found<crate::domain::Title>> {
+    let query = query.trim();
+    if query.is_empty() {
+        return Ok(Found::Nothing);
+    }
+    if let Ok(id) = uuid::Uuid::parse_str(query) {
+        return match super::catalogue::get_any(ctx, crate::domain::TitleId(id)).await {
+            Ok(title) => Ok(Found::One(title)),
+            Err(Error::NotFound(_)) => Ok(Found::Nothing),
+            Err(other) => Err(other),
+        };
+    }
+    let results = super::catalogue::search(
+        ctx,
+        crate::search::SearchQuery {
+            text: query.to_owned(),
+            limit: EXPLAIN_CHOICES,
+            ..Default::default()
+        },
+    )
+    .await?;
+    // A title whose name is exactly what was typed is the one meant.
+    let exact: Vec<_> = results
+        .titles
+        .iter()
+        .filter(|t| t.metadata.title == query)
+        .cloned()
+        .collect();
+    Ok(Found::of(if exact.len() == 1 {
+        exact
+    } else {
+        results.titles
+    }))
+}
+
+/// Explains, for the patron `patron` (a card number or an id, inside the staff
+/// member's scope), which cell of the rules matrix applies and at which level, and,
+/// given a title (`title`: an id or search text), whether a borrow would go through
+/// now and if not why ([`super::lending::would_borrow`]: the borrow path's own checks,
+/// without borrowing).
+pub async fn explain(ctx: &Ctx, actor: &Staff, patron: &str, title: &str) -> Result<Explanation> {
+    let patron = find_patrons(ctx, actor, patron).await?;
+    let title = find_titles(ctx, title).await?;
+    let mut explanation = Explanation {
+        patron_library: None,
+        rules: None,
+        verdict: None,
+        patron,
+        title,
+    };
+    let Some(found) = explanation.patron.one() else {
+        return Ok(explanation);
+    };
+    let found = found.clone();
+    explanation.patron_library =
+        crate::store::libraries::get(ctx.db.reader(), found.library_id).await?;
+    explanation.rules = matrix(ctx)
+        .await?
+        .matched(found.library_id, &found.category);
+    if let Some(title) = explanation.title.one() {
+        explanation.verdict = Some(
+            match super::lending::would_borrow(ctx, &found, title.id).await {
+                Ok(()) => BorrowVerdict::Allowed,
+                Err(Error::Refused(refusal)) => BorrowVerdict::Refused(refusal),
+                Err(Error::NotFound("title")) => BorrowVerdict::NotLendable,
+                Err(other) => return Err(other),
+            },
+        );
+    }
+    Ok(explanation)
+}
+
+#[cfg(test)]
+mod level_tests {
+    use super::*;
+    use crate::domain::rules_precedence;
+
+    #[test]
+    fn the_levels_follow_the_precedence_and_the_matched_cell_is_the_one_lending_uses() {
+        let library = LibraryId::new();
+        let keys: Vec<String> = RulesLevel::MOST_SPECIFIC_FIRST
+            .iter()
+            .map(|level| {
+                let (l, c) = level.cell_scope(library, "child");
+                rules_key(l, c)
+            })
+            .collect();
+        assert_eq!(keys, rules_precedence(library, "child").to_vec());
+
+        let rules = |days| LendingRules {
+            loan_days_default: days,
+            loan_days_max: days,
+            max_loans: 5,
+            max_holds: 5,
+            renewals: 1,
+            renewal_days: 7,
+            pickup_hours: 72,
+            max_devices: 3,
+        };
+        let cell = |library, category: Option<&str>, days| RulesCell {
+            library_id: library,
+            category: category.map(str::to_owned),
+            rules: rules(days),
+        };
+        let other = LibraryId::new();
+        let matrix = RulesMatrix::new(&[
+            cell(None, None, 14),
+            cell(None, Some("child"), 7),
+            cell(Some(library), None, 21),
+            cell(Some(other), Some("adult"), 30),
+        ]);
+        let level = |library, category| matrix.matched(library, category).map(|m| m.level);
+        assert_eq!(level(library, "child"), Some(RulesLevel::Library));
+        assert_eq!(level(other, "child"), Some(RulesLevel::ConsortiumCategory));
+        assert_eq!(level(other, "adult"), Some(RulesLevel::LibraryCategory));
+        assert_eq!(level(other, "senior"), Some(RulesLevel::Consortium));
+        for (l, c) in [
+            (library, "child"),
+            (other, "child"),
+            (other, "adult"),
+            (other, "x"),
+        ] {
+            let matched = matrix.matched(l, c).expect("a cell");
+            assert_eq!(Some(matched.cell.rules), matrix.for_patron(l, c));
+        }
+        assert_eq!(
+            matrix.matched(other, "adult").map(|m| m.cell),
+            Some(cell(Some(other), Some("adult"), 30))
+        );
+        assert_eq!(RulesMatrix::default().matched(library, "adult"), None);
+        assert_eq!(pick_rules(library, "child", |_| None::<()>), None);
     }
 }

@@ -242,3 +242,76 @@ pub async fn placed_between(
     }
     Ok(select.count(conn).await?)
 }
+
+/// The open holds on a title: ready ones (soonest pickup deadline first), then the
+/// waiting ones in queue order.
+pub async fn open_on_title(conn: &impl ConnectionTrait, title: TitleId) -> Result<Vec<Hold>> {
+    let mut ready = hold::Entity::find()
+        .filter(hold::Column::TitleId.eq(title.0))
+        .filter(hold::Column::State.eq(READY))
+        .order_by_asc(hold::Column::PickupDeadline)
+        .order_by_asc(hold::Column::Id)
+        .all(conn)
+        .await
+        .map_err(StoreError::from)
+        .and_then(holds_of)?;
+    ready.extend(waiting_queue(conn, title).await?);
+    Ok(ready)
+}
+
+/// Ready holds of readers of `library` (all libraries if `None`) whose pickup deadline
+/// is before `due_before` (any deadline if `None`), soonest deadline first; at most
+/// `limit`.
+pub async fn ready_in(
+    conn: &impl ConnectionTrait,
+    library: Option<LibraryId>,
+    due_before: Option<DateTime<Utc>>,
+    limit: u64,
+) -> Result<Vec<Hold>> {
+    let mut select = hold::Entity::find().filter(hold::Column::State.eq(READY));
+    if let Some(library) = library {
+        select = select.filter(hold::Column::LibraryId.eq(library.0));
+    }
+    if let Some(due_before) = due_before {
+        select = select.filter(hold::Column::PickupDeadline.lt(due_before));
+    }
+    select
+        .order_by_asc(hold::Column::PickupDeadline)
+        .order_by_asc(hold::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await
+        .map_err(StoreError::from)
+        .and_then(holds_of)
+}
+
+/// Waiting holds per title, of readers of `library` (all libraries if `None`):
+/// `(title, holds waiting)`, longest queue first.
+pub async fn waiting_per_title(
+    conn: &impl ConnectionTrait,
+    library: Option<LibraryId>,
+) -> Result<Vec<(TitleId, u64)>> {
+    use sea_orm::sea_query::{Func, SimpleExpr};
+    let mut select = hold::Entity::find()
+        .select_only()
+        .column(hold::Column::TitleId)
+        .column_as(
+            SimpleExpr::from(Func::count(Expr::col(hold::Column::Id))),
+            "waiting",
+        )
+        .filter(hold::Column::State.eq(WAITING));
+    if let Some(library) = library {
+        select = select.filter(hold::Column::LibraryId.eq(library.0));
+    }
+    let rows: Vec<(Uuid, i64)> = select
+        .group_by(hold::Column::TitleId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut out: Vec<(TitleId, u64)> = rows
+        .into_iter()
+        .map(|(title, n)| (TitleId(title), u64::try_from(n).unwrap_or(0)))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.0.cmp(&b.0.0)));
+    Ok(out)
+}

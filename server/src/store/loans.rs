@@ -277,3 +277,37 @@ pub async fn active_count(conn: &impl ConnectionTrait, library: Option<LibraryId
     }
     Ok(select.count(conn).await?)
 }
+
+/// A reader's reading history, counted in one query: every loan they ever made, the
+/// loans started at or after `since`, and the distinct titles borrowed.
+pub async fn history_counts(
+    conn: &impl ConnectionTrait,
+    patron: PatronId,
+    since: DateTime<Utc>,
+) -> Result<(u64, u64, u64)> {
+    use sea_orm::sea_query::{Func, SimpleExpr};
+    // COUNT skips the NULL the CASE gives for older loans.
+    let recent: SimpleExpr = Expr::case(
+        Expr::col(loan::Column::StartedAt).gte(since),
+        Expr::val(1i32),
+    )
+    .into();
+    let row: Option<(i64, i64, i64)> = loan::Entity::find()
+        .select_only()
+        .column_as(
+            SimpleExpr::from(Func::count(Expr::col(loan::Column::Id))),
+            "total",
+        )
+        .column_as(SimpleExpr::from(Func::count(recent)), "since")
+        .column_as(
+            SimpleExpr::from(Func::count_distinct(Expr::col(loan::Column::TitleId))),
+            "titles",
+        )
+        .filter(loan::Column::PatronId.eq(patron.0))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    let (total, recent, titles) = row.unwrap_or_default();
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    Ok((count(total), count(recent), count(titles)))
+}

@@ -217,3 +217,21 @@ pub async fn lock(conn: &impl ConnectionTrait, id: PatronId) -> Result<()> {
     }
     Ok(())
 }
+
+/// Several patrons by id, those inside `scope` only (in no particular order).
+pub async fn get_many(
+    conn: &impl ConnectionTrait,
+    ids: &[PatronId],
+    scope: LibraryScope,
+) -> Result<Vec<Patron>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(scoped(Patrons::find(), scope)
+        .filter(patron::Column::Id.is_in(ids.iter().map(|id| id.0)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(patron_only)
+        .collect())
+}

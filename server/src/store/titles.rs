@@ -254,3 +254,50 @@ pub async fn last_change(conn: &impl ConnectionTrait) -> Result<i64> {
         .await?
         .map_or(0, |c| c.seq))
 }
+
+/// One ingested version of a title, as the audit trail recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRecord {
+    /// The ingest version (1 for the first file).
+    pub version: i32,
+    /// When that file was catalogued.
+    pub at: DateTime<Utc>,
+}
+
+/// The versions of a title, oldest first: the `title.ingest` and `title.new_version`
+/// entries ingest writes to the audit trail (an entry without a version number is
+/// skipped).
+pub async fn versions(conn: &impl ConnectionTrait, id: TitleId) -> Result<Vec<VersionRecord>> {
+    use super::entity::audit_event;
+    Ok(audit_event::Entity::find()
+        .filter(audit_event::Column::TargetKind.eq("title"))
+        .filter(audit_event::Column::TargetId.eq(id.0))
+        .filter(audit_event::Column::Action.is_in(["title.ingest", "title.new_version"]))
+        .order_by_asc(audit_event::Column::At)
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|event| {
+            let version = event.detail.as_ref()?.get("version")?.as_i64()?;
+            Some(VersionRecord {
+                version: i32::try_from(version).ok()?,
+                at: event.at,
+            })
+        })
+        .collect())
+}
+
+/// Suppressed titles (the search index leaves them out), by sort title, at most
+/// `limit`.
+pub async fn suppressed(conn: &impl ConnectionTrait, limit: u64) -> Result<Vec<Title>> {
+    Titles::find()
+        .filter(title::Column::Suppressed.eq(true))
+        .order_by_asc(title::Column::SortTitle)
+        .order_by_asc(title::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}

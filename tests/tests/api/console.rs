@@ -10,12 +10,17 @@ use serde_json::json;
 async fn a_staff_member_logs_in_with_a_strict_http_only_cookie_and_out_again(app: TestApp) {
     TwoLibraries::create(&app).await;
     // Not logged in: every console page leads to the login, and back afterwards.
-    let anonymous = app
-        .get_bytes("/console/password?from=%E7%8E%8B", &[])
-        .await;
-    assert_eq!(anonymous.0, StatusCode::OK, "reqwest follows to the login page");
+    let anonymous = app.get_bytes("/console/password?from=%E7%8E%8B", &[]).await;
+    assert_eq!(
+        anonymous.0,
+        StatusCode::OK,
+        "reqwest follows to the login page"
+    );
     let login_page = String::from_utf8(anonymous.2).expect("utf-8");
-    assert!(login_page.contains("name=\"next\" value=\"/console/password?from="), "{login_page}");
+    assert!(
+        login_page.contains("name=\"next\" value=\"/console/password?from="),
+        "{login_page}"
+    );
 
     let login = app.console_login_page("city-manager", PASSWORD).await;
     assert_eq!(login.status, StatusCode::SEE_OTHER);
@@ -24,7 +29,10 @@ async fn a_staff_member_logs_in_with_a_strict_http_only_cookie_and_out_again(app
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console", "Max-Age="] {
         assert!(cookie.contains(attribute), "{attribute} in {cookie}");
     }
-    assert!(!cookie.contains("Secure"), "plain HTTP here: a Secure cookie would be dropped");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP here: a Secure cookie would be dropped"
+    );
 
     let console = app.console("city-manager", PASSWORD).await;
     let dashboard = console.get("/console/").await;
@@ -50,7 +58,10 @@ async fn a_staff_member_logs_in_with_a_strict_http_only_cookie_and_out_again(app
     let out = console.post("/console/logout", &[]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     let removal = out.headers["set-cookie"].to_str().expect("ascii");
-    assert!(removal.starts_with("jieyue_staff=;") && removal.contains("Max-Age=0"), "{removal}");
+    assert!(
+        removal.starts_with("jieyue_staff=;") && removal.contains("Max-Age=0"),
+        "{removal}"
+    );
     // The session itself has ended, not only the cookie.
     let after = console.get("/console/").await;
     assert_eq!(after.status, StatusCode::SEE_OTHER);
@@ -59,16 +70,26 @@ async fn a_staff_member_logs_in_with_a_strict_http_only_cookie_and_out_again(app
 
 async fn wrong_passwords_are_refused_and_slowed_down_as_in_the_api(app: TestApp) {
     TwoLibraries::create(&app).await;
-    let wrong = app.console_login_page("city-manager", "not the password").await;
+    let wrong = app
+        .console_login_page("city-manager", "not the password")
+        .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.html.contains("用户名或密码不正确"), "{}", wrong.html);
-    assert!(wrong.html.contains("value=\"city-manager\""), "the name is kept");
+    assert!(
+        wrong.html.contains("value=\"city-manager\""),
+        "the name is kept"
+    );
     assert!(!wrong.headers.contains_key("set-cookie"));
     for _ in 1..app.config.auth.max_failed_logins {
         app.console_login_page("city-manager", "still wrong").await;
     }
     let waiting = app.console_login_page("city-manager", PASSWORD).await;
-    assert_eq!(waiting.status, StatusCode::TOO_MANY_REQUESTS, "{}", waiting.html);
+    assert_eq!(
+        waiting.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        waiting.html
+    );
     assert!(waiting.html.contains("秒后再试"));
     // The API sees the same lock-out: one throttle for both doors.
     let api = app
@@ -81,7 +102,9 @@ async fn wrong_passwords_are_refused_and_slowed_down_as_in_the_api(app: TestApp)
     assert_eq!(api.status, StatusCode::TOO_MANY_REQUESTS);
     app.clock.advance(chrono::Duration::minutes(60));
     assert_eq!(
-        app.console_login_page("city-manager", PASSWORD).await.status,
+        app.console_login_page("city-manager", PASSWORD)
+            .await
+            .status,
         StatusCode::SEE_OTHER
     );
 }
@@ -98,7 +121,11 @@ async fn a_cross_site_or_tokenless_post_is_refused(app: TestApp) {
         vec![("sec-fetch-site", "same-site"), ("origin", own_origin)],
     ] {
         let page = console
-            .post_raw("/console/logout", &[("csrf", console.csrf.as_str())], &headers)
+            .post_raw(
+                "/console/logout",
+                &[("csrf", console.csrf.as_str())],
+                &headers,
+            )
             .await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{headers:?}");
         assert!(page.html.contains("已被拒绝"), "{}", page.html);
@@ -162,7 +189,10 @@ async fn a_password_change_ends_the_other_sessions(app: TestApp) {
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.html);
     assert!(changed.html.contains("密码已修改"));
     assert_eq!(here.get("/console/").await.status, StatusCode::OK);
-    assert_eq!(elsewhere.get("/console/").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        elsewhere.get("/console/").await.status,
+        StatusCode::SEE_OTHER
+    );
     app.staff_token("city-manager", "a new long password").await;
 }
 
@@ -175,7 +205,10 @@ async fn the_language_follows_the_choice_and_errors_are_pages(app: TestApp) {
     let remembered = english.headers["set-cookie"].to_str().expect("ascii");
     assert!(remembered.starts_with("lang=en"), "{remembered}");
     // Every console form carries the session's token.
-    assert_eq!(scrape_csrf(&english.html).as_deref(), Some(console.csrf.as_str()));
+    assert_eq!(
+        scrape_csrf(&english.html).as_deref(),
+        Some(console.csrf.as_str())
+    );
 
     let missing = console.get("/console/no-such-page").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
@@ -202,20 +235,33 @@ async fn the_dashboard_counts_the_staff_members_library_only(app: TestApp) {
     assert_eq!(loan.status, StatusCode::CREATED, "{loan:?}");
 
     let figure = |html: &str, label: &str| -> String {
-        let at = html.find(label).unwrap_or_else(|| panic!("{label} in {html}"));
+        let at = html
+            .find(label)
+            .unwrap_or_else(|| panic!("{label} in {html}"));
         let before = &html[..at];
         let start = before.rfind("<span class=\"figure\">").expect("figure") + 21;
-        before[start..].split('<').next().expect("number").to_owned()
+        before[start..]
+            .split('<')
+            .next()
+            .expect("number")
+            .to_owned()
     };
     let city = app.console("city-librarian", PASSWORD).await;
     let html = city.html("/console/").await;
     assert_eq!(figure(&html, "今日借出"), "1");
     assert_eq!(figure(&html, "在借复本"), "1");
-    assert!(html.contains(&name), "the title is among this month's most borrowed");
+    assert!(
+        html.contains(&name),
+        "the title is among this month's most borrowed"
+    );
 
     let county = app.console("county-librarian", PASSWORD).await;
     let html = county.html("/console/").await;
-    assert_eq!(figure(&html, "今日借出"), "0", "the city's loan is not the county's");
+    assert_eq!(
+        figure(&html, "今日借出"),
+        "0",
+        "the city's loan is not the county's"
+    );
     assert_eq!(figure(&html, "在借复本"), "0");
 }
 

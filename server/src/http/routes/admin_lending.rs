@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use jieyue_protocol::api::DeviceView;
-use jieyue_protocol::problem::Problem;
+use jieyue_protocol::problem::{Problem, ProblemType};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -13,7 +13,7 @@ use super::lending::device_view;
 use crate::domain::{DeviceId, FieldError, LoanId, Lot, LotId, LotStatus};
 use crate::domain::{LendingRules, LibraryId, PatronId, TitleId};
 use crate::http::AppState;
-use crate::http::extract::{Json, Path, Query, StaffAuth};
+use crate::http::extract::{Json, Path, Query, RawBody, StaffAuth};
 use crate::http::problem::ApiError;
 use crate::service::devices;
 use crate::service::lending;
@@ -266,19 +266,49 @@ pub async fn put_rules(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Why a loan is revoked.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    /// Kept in the audit trail and sent with the reader's `loan_revoked` notification
+    /// (trimmed; at most 500 characters).
+    pub reason: Option<String>,
+}
+
 /// Revoke a loan of a reader of the caller's library; the copy is free at once and the
-/// licence's status document says `revoked`.
+/// licence's status document says `revoked`. The body is optional: no body, an empty
+/// body or `{}` revoke without a reason.
 #[utoipa::path(post, path = "/api/v1/admin/loans/{id}/revoke", tag = "admin",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Loan id")),
-    responses((status = 204, description = "Revoked"), (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 410, body = Problem, content_type = "application/problem+json")))]
+    request_body(content = Option<RevokeRequest>, content_type = "application/json",
+        description = "Optional: the reason for the revocation"),
+    responses((status = 204, description = "Revoked"),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 410, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn revoke(
     State(state): State<AppState>,
     auth: StaffAuth,
     Path(id): Path<Uuid>,
+    RawBody(body): RawBody,
 ) -> Result<StatusCode, ApiError> {
-    lending::revoke(&state.ctx, &auth.staff, LoanId(id)).await?;
+    let request = if body.trim_ascii().is_empty() {
+        RevokeRequest::default()
+    } else {
+        serde_json::from_slice::<Option<RevokeRequest>>(&body)
+            .map_err(|err| {
+                let status = if err.is_data() {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                ApiError::new(ProblemType::MalformedRequest, status, err.to_string())
+            })?
+            .unwrap_or_default()
+    };
+    lending::revoke(&state.ctx, &auth.staff, LoanId(id), request.reason).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -92,8 +92,9 @@ pub async fn guide(Path(name): Path<String>, web: Web) -> Result<Response, PageE
         .into_response();
     super::page_headers(&mut response, web.lang);
     response.headers_mut().remove(header::CONTENT_LANGUAGE);
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("public, max-age=3600"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("public, max-age=3600"),
+    );
     Ok(response)
 }

@@ -110,8 +110,12 @@ fn build(lang: Lang) -> Catalogue {
             res
         });
         if let Err(errors) = bundle.add_resource(resource) {
-            tracing::error!(file = source.name, lang = lang.tag(), ?errors,
-                "a message catalogue defines a message twice");
+            tracing::error!(
+                file = source.name,
+                lang = lang.tag(),
+                ?errors,
+                "a message catalogue defines a message twice"
+            );
         }
     }
     Catalogue { bundle }
@@ -266,7 +270,10 @@ mod tests {
                 }
             }
         }
-        assert!(asked.len() > 20, "the scan found too few messages: {asked:?}");
+        assert!(
+            asked.len() > 20,
+            "the scan found too few messages: {asked:?}"
+        );
         for lang in Lang::ALL {
             let missing: Vec<_> = asked.iter().filter(|k| !catalogue(lang).has(k)).collect();
             assert!(missing.is_empty(), "{} lacks {missing:?}", lang.tag());
@@ -278,7 +285,10 @@ mod tests {
         let en = catalogue(Lang::En);
         assert_eq!(en.format1("common-copies", "count", 1u64), "1 copy");
         assert_eq!(en.format1("common-copies", "count", 3u64), "3 copies");
-        assert_eq!(catalogue(Lang::ZhCn).format1("common-copies", "count", 3u64), "3 册");
+        assert_eq!(
+            catalogue(Lang::ZhCn).format1("common-copies", "count", 3u64),
+            "3 册"
+        );
         assert_eq!(en.format("no-such-message", None), "no-such-message");
     }
 }

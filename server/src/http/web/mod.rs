@@ -21,8 +21,8 @@ use axum::routing::get;
 use fluent_langneg::{
     NegotiationStrategy, accepted_languages, convert_vec_str_to_langids_lossy, negotiate_languages,
 };
-use unic_langid::LanguageIdentifier;
 use jieyue_protocol::problem::ProblemType;
+use unic_langid::LanguageIdentifier;
 
 use super::AppState;
 use super::problem::ApiError;
@@ -126,7 +126,10 @@ impl FromRequestParts<AppState> for Web {
     ) -> Result<Self, Self::Rejection> {
         let query: Vec<(String, String)> =
             serde_html_form::from_str(parts.uri.query().unwrap_or_default()).unwrap_or_default();
-        let query_lang = query.iter().find(|(k, _)| k == "lang").map(|(_, v)| v.as_str());
+        let query_lang = query
+            .iter()
+            .find(|(k, _)| k == "lang")
+            .map(|(_, v)| v.as_str());
         let (lang, lang_chosen) = page_language(query_lang, &parts.headers);
         let rest: Vec<&(String, String)> = query.iter().filter(|(k, _)| k != "lang").collect();
         let mut path_and_query = parts.uri.path().to_owned();
@@ -228,7 +231,11 @@ impl Chrome {
 
     /// This page in the other language.
     pub fn other_lang_href(&self) -> String {
-        let sep = if self.path_and_query.contains('?') { '&' } else { '?' };
+        let sep = if self.path_and_query.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
         format!(
             "{}{sep}lang={}",
             self.path_and_query,
@@ -352,10 +359,13 @@ impl IntoResponse for PageError {
                 let mut to = String::from("/console/login");
                 if next.starts_with("/console") && next != "/console/login" {
                     to.push_str("?next=");
-                    to.push_str(&percent_encoding::utf8_percent_encode(
-                        &next,
-                        percent_encoding::NON_ALPHANUMERIC,
-                    ).to_string());
+                    to.push_str(
+                        &percent_encoding::utf8_percent_encode(
+                            &next,
+                            percent_encoding::NON_ALPHANUMERIC,
+                        )
+                        .to_string(),
+                    );
                 }
                 return Redirect::to(&to).into_response();
             }
@@ -376,8 +386,8 @@ impl IntoResponse for PageError {
             PageError::Service { error, lang } => {
                 let problem = error.to_problem();
                 let slug = ProblemType::from_uri(&problem.kind).map_or("internal", |k| k.slug());
-                let status =
-                    StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let status = StatusCode::from_u16(problem.status)
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 let fields = problem
                     .errors
                     .into_iter()
@@ -449,7 +459,10 @@ mod tests {
     fn the_page_language_follows_the_query_then_the_cookie_then_the_browser_then_chinese() {
         assert_eq!(lang_for(None, None, None), "zh-CN");
         assert_eq!(lang_for(None, None, Some("en-GB,en;q=0.9")), "en");
-        assert_eq!(lang_for(None, None, Some("zh-TW,zh;q=0.9,en;q=0.8")), "zh-CN");
+        assert_eq!(
+            lang_for(None, None, Some("zh-TW,zh;q=0.9,en;q=0.8")),
+            "zh-CN"
+        );
         assert_eq!(lang_for(None, None, Some("fr-FR,en;q=0.5")), "en");
         assert_eq!(lang_for(None, None, Some("fr-FR")), "zh-CN");
         assert_eq!(lang_for(Some("en"), None, Some("zh-CN")), "en");

@@ -300,10 +300,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.append(header::COOKIE, "a=1; jieyue_staff=tok".parse().expect("v"));
         headers.append(header::COOKIE, "lang=en".parse().expect("v"));
-        assert_eq!(
-            cookie_value(&headers, STAFF_COOKIE).as_deref(),
-            Some("tok")
-        );
+        assert_eq!(cookie_value(&headers, STAFF_COOKIE).as_deref(), Some("tok"));
         assert_eq!(cookie_value(&headers, "lang").as_deref(), Some("en"));
         assert_eq!(cookie_value(&headers, "missing"), None);
     }

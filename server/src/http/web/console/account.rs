@@ -67,10 +67,9 @@ pub async fn login(
 ) -> Result<Response, PageError> {
     let (mut parts, body) = request.into_parts();
     check_same_origin(&parts)?;
-    let web = <Web as axum::extract::FromRequestParts<AppState>>::from_request_parts(
-        &mut parts, &state,
-    )
-    .await?;
+    let web =
+        <Web as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &state)
+            .await?;
     let headers = parts.headers.clone();
     let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), &state)
         .await
@@ -95,8 +94,11 @@ pub async fn login(
             }
             Ok(response)
         }
-        Err(err @ (ServiceError::InvalidCredentials | ServiceError::LockedOut { .. }
-        | ServiceError::Forbidden(_))) => {
+        Err(
+            err @ (ServiceError::InvalidCredentials
+            | ServiceError::LockedOut { .. }
+            | ServiceError::Forbidden(_)),
+        ) => {
             let c = web.chrome(None);
             let (status, message) = match &err {
                 ServiceError::LockedOut { retry_after } => (
@@ -183,15 +185,21 @@ pub async fn change_password(
     let c = console.chrome("password");
     let (status, error) = match result {
         Ok(()) => (StatusCode::OK, None),
-        Err(ServiceError::InvalidCredentials) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, Some(c.t("password-wrong-current")))
-        }
-        Err(ServiceError::Invalid(_)) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, Some(c.t("password-too-weak")))
-        }
+        Err(ServiceError::InvalidCredentials) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(c.t("password-wrong-current")),
+        ),
+        Err(ServiceError::Invalid(_)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(c.t("password-too-weak")),
+        ),
         Err(ServiceError::LockedOut { retry_after }) => (
             StatusCode::TOO_MANY_REQUESTS,
-            Some(c.t1("login-locked-out", "seconds", retry_after.num_seconds().max(1))),
+            Some(c.t1(
+                "login-locked-out",
+                "seconds",
+                retry_after.num_seconds().max(1),
+            )),
         ),
         Err(err) => return Err(PageError::service(err, console.web.lang)),
     };
@@ -207,7 +215,10 @@ mod tests {
 
     #[test]
     fn only_a_console_path_is_returned_to_after_login() {
-        assert_eq!(safe_next(Some("/console/patrons?q=1")), "/console/patrons?q=1");
+        assert_eq!(
+            safe_next(Some("/console/patrons?q=1")),
+            "/console/patrons?q=1"
+        );
         assert_eq!(safe_next(Some("https://evil.example/")), "/console/");
         assert_eq!(safe_next(Some("//evil.example/console/")), "/console/");
         assert_eq!(safe_next(Some("/console/\\evil")), "/console/");

@@ -25,7 +25,10 @@ pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
     Router::new()
         .route("/console", get(|| async { see_other("/console/") }))
         .route("/console/", get(dashboard::page))
-        .route("/console/login", get(account::login_page).post(account::login))
+        .route(
+            "/console/login",
+            get(account::login_page).post(account::login),
+        )
         .route("/console/logout", axum::routing::post(account::logout))
         .route(
             "/console/password",
