@@ -11,7 +11,7 @@ menu-holds = Holds
 menu-rules = Lending rules
 menu-reports = Reports
 menu-audit = Audit log
-menu-admin = Consortium
+menu-admin = Libraries and staff
 
 login-title = Staff login
 login-username = User name

@@ -11,7 +11,7 @@ menu-holds = 预约
 menu-rules = 借阅规则
 menu-reports = 统计报表
 menu-audit = 操作日志
-menu-admin = 联盟管理
+menu-admin = 馆与馆员
 
 login-title = 馆员登录
 login-username = 用户名

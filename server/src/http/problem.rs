@@ -273,6 +273,41 @@ impl std::fmt::Display for ErrorChain<'_> {
     }
 }
 
+/// An ingest failure (an upload through the API or the console).
+pub fn ingest_error(err: crate::service::ingest::IngestError) -> ApiError {
+    use crate::service::ingest::IngestError;
+    match err {
+        IngestError::Invalid(reason) => {
+            crate::domain::Invalid::from(crate::domain::FieldError::new("file", reason)).into()
+        }
+        IngestError::AlreadyProtected(by) => ApiError::new(
+            ProblemType::AlreadyProtected,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the book is protected already: {by}; upload the unprotected EPUB"),
+        ),
+        IngestError::Storage(e) => ServiceError::from(e).into(),
+        IngestError::Service(e) => e.into(),
+    }
+}
+
+/// A broken or oversized multipart body.
+pub fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {
+    let status = err.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            ProblemType::PayloadTooLarge,
+            status,
+            "the upload is larger than the server accepts",
+        )
+    } else {
+        ApiError::new(
+            ProblemType::MalformedRequest,
+            StatusCode::BAD_REQUEST,
+            err.body_text(),
+        )
+    }
+}
+
 impl From<crate::domain::Invalid> for ApiError {
     fn from(invalid: crate::domain::Invalid) -> Self {
         ServiceError::Invalid(invalid).into()

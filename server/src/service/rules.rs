@@ -95,9 +95,7 @@ pub async fn put_rules(ctx: &Ctx, actor: &Staff, cell: RulesCell) -> Result<()> 
             action: "rules.set",
             target_kind: "rules",
             target_id: None,
-            detail: Some(
-                json!({ "category": cell.category, "rules": format!("{:?}", cell.rules) }),
-            ),
+            detail: Some(json!({ "category": cell.category, "rules": rules_json(&cell.rules) })),
         },
         now,
     )
@@ -105,6 +103,20 @@ pub async fn put_rules(ctx: &Ctx, actor: &Staff, cell: RulesCell) -> Result<()> 
     txn.commit().await?;
     ctx.cache.forget_rules();
     Ok(())
+}
+
+/// The rules as the audit trail keeps them: every value by name.
+fn rules_json(rules: &LendingRules) -> serde_json::Value {
+    json!({
+        "loan_days_default": rules.loan_days_default,
+        "loan_days_max": rules.loan_days_max,
+        "max_loans": rules.max_loans,
+        "max_holds": rules.max_holds,
+        "renewals": rules.renewals,
+        "renewal_days": rules.renewal_days,
+        "pickup_hours": rules.pickup_hours,
+        "max_devices": rules.max_devices,
+    })
 }
 
 #[cfg(test)]

@@ -16,10 +16,11 @@ use crate::domain::{FieldError, Invalid, TitleId};
 use crate::http::AppState;
 use crate::http::extract::{Json, Multipart, Path, RawBody, StaffAuth};
 use crate::http::problem::ApiError;
+use crate::http::problem::{ingest_error, multipart_error};
 use crate::service::Actor;
 use crate::service::Error as ServiceError;
 use crate::service::catalogue::{self, TitleChanges};
-use crate::service::ingest::{self, IngestError, IngestStatus};
+use crate::service::ingest::{self, IngestStatus};
 
 /// A title as staff see it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -67,19 +68,6 @@ pub struct UpdateTitleRequest {
     pub description: Option<Option<String>>,
     /// `true` hides the title from the public catalogue and OPDS.
     pub suppressed: Option<bool>,
-}
-
-fn ingest_error(err: IngestError) -> ApiError {
-    match err {
-        IngestError::Invalid(reason) => Invalid::from(FieldError::new("file", reason)).into(),
-        IngestError::AlreadyProtected(by) => ApiError::new(
-            jieyue_protocol::problem::ProblemType::AlreadyProtected,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("the book is protected already: {by}; upload the unprotected EPUB"),
-        ),
-        IngestError::Storage(e) => ServiceError::from(e).into(),
-        IngestError::Service(e) => e.into(),
-    }
 }
 
 /// Upload one EPUB (multipart field `file`). The same file again is `unchanged`; a new
@@ -141,23 +129,6 @@ pub async fn upload(
             title: admin_title(&ingested.title),
         }),
     ))
-}
-
-fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {
-    let status = err.status();
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            jieyue_protocol::problem::ProblemType::PayloadTooLarge,
-            status,
-            "the upload is larger than the server accepts",
-        )
-    } else {
-        ApiError::new(
-            jieyue_protocol::problem::ProblemType::MalformedRequest,
-            StatusCode::BAD_REQUEST,
-            err.body_text(),
-        )
-    }
 }
 
 /// One title, suppressed or not.

@@ -253,10 +253,17 @@ impl Chrome {
         self.staff.as_ref().is_some_and(|s| s.section == section)
     }
 
-    /// Whether the menu shows `section` to the logged-in staff member (consortium
-    /// administration only to consortium admins).
+    /// Whether the menu shows `section` to the logged-in staff member: libraries and
+    /// staff accounts to those who manage them (consortium admins and library
+    /// managers); the services decide what each may change.
     pub fn shows_section(&self, section: &str) -> bool {
-        section != "admin" || self.is_consortium_admin()
+        section != "admin"
+            || self.staff.as_ref().is_some_and(|s| {
+                matches!(
+                    s.role,
+                    StaffRole::ConsortiumAdmin | StaffRole::LibraryManager
+                )
+            })
     }
 
     /// Whether the logged-in staff member runs the whole consortium.
@@ -294,9 +301,11 @@ fn page_headers(response: &mut Response, lang: Lang) {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // `same-origin`, not `no-referrer`: with no referrer at all a browser sends
+    // `Origin: null` on our own form posts.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(

@@ -105,30 +105,23 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Refuses a state-changing request that the browser says comes from another site.
-/// Browsers send `Sec-Fetch-Site` (and `Origin` on every POST); a request with
-/// neither (a script, a test) still needs the CSRF token.
+/// Browsers send `Sec-Fetch-Site` (Fetch Metadata): only `same-origin` (and `none`, a
+/// request the person made themselves) may change anything. A browser too old for it
+/// still sends `Origin` on a POST, which must then be this host. A request with neither
+/// (a script, a test) still needs the CSRF token.
 pub fn check_same_origin(parts: &Parts) -> Result<(), PageError> {
     if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
-    let fetch_site = parts
-        .headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok());
-    if matches!(fetch_site, Some("cross-site" | "same-site")) {
-        return Err(PageError::CrossSite);
+    let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    match header("sec-fetch-site") {
+        Some("same-origin" | "none") => return Ok(()),
+        Some(_) => return Err(PageError::CrossSite),
+        None => {}
     }
-    if let Some(origin) = parts.headers.get(header::ORIGIN) {
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let origin_host = origin
-            .to_str()
-            .ok()
-            .and_then(|o| o.split_once("://"))
-            .map(|(_, rest)| rest);
+    if let Some(origin) = header(header::ORIGIN.as_str()) {
+        let host = header(header::HOST.as_str()).unwrap_or_default();
+        let origin_host = origin.split_once("://").map(|(_, rest)| rest);
         if origin_host != Some(host) {
             return Err(PageError::CrossSite);
         }

@@ -18,13 +18,14 @@ use super::see_other;
 use crate::domain::{Lot, Title, TitleId};
 use crate::http::AppState;
 use crate::http::problem::ApiError;
+use crate::http::problem::{ingest_error, multipart_error};
 use crate::http::routes::catalog::{CatalogParams, parse_search};
 use crate::http::web::session::{Console, ConsoleForm, ConsoleMultipart};
 use crate::http::web::{Chrome, Lang, PageError};
 use crate::service::Actor;
 use crate::service::Error as ServiceError;
 use crate::service::catalogue::{self, StaffTitle, TitleChanges};
-use crate::service::ingest::{self, IngestError, IngestStatus};
+use crate::service::ingest::{self, IngestStatus};
 use crate::service::lots::{LibraryStock, TitleStock};
 
 /// Titles on a page of search results.
@@ -605,40 +606,6 @@ pub async fn upload_page(console: Console, max_upload_bytes: usize) -> Result<Re
 /// Whole megabytes in `bytes` (at least 1).
 fn megabytes(bytes: usize) -> u64 {
     u64::try_from(bytes / (1 << 20)).unwrap_or(u64::MAX).max(1)
-}
-
-/// As the API maps an ingest failure (`admin_titles::upload`).
-fn ingest_error(err: IngestError) -> ApiError {
-    match err {
-        IngestError::Invalid(reason) => {
-            ServiceError::from(crate::domain::FieldError::new("file", reason)).into()
-        }
-        IngestError::AlreadyProtected(by) => ApiError::new(
-            ProblemType::AlreadyProtected,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("the book is protected already: {by}; upload the unprotected EPUB"),
-        ),
-        IngestError::Storage(e) => ServiceError::from(e).into(),
-        IngestError::Service(e) => e.into(),
-    }
-}
-
-/// As the API maps a broken or oversized multipart body.
-fn multipart_error(err: MultipartError) -> ApiError {
-    let status = err.status();
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            ProblemType::PayloadTooLarge,
-            status,
-            "the upload is larger than the server accepts",
-        )
-    } else {
-        ApiError::new(
-            ProblemType::MalformedRequest,
-            StatusCode::BAD_REQUEST,
-            err.body_text(),
-        )
-    }
 }
 
 /// Why a file was refused, in the page's words (and the service's).
