@@ -276,7 +276,7 @@ async fn describe(ctx: &Ctx, events: Vec<store::AuditEvent>) -> Result<Vec<Audit
 const DETAIL_CHARS: usize = 300;
 
 /// A recorded detail as one line of text: `key: value` pairs, strings unquoted, a
-/// title id replaced by the title's name, cut at [`DETAIL_CHARS`] characters.
+/// title id replaced by the title's name, cut at `DETAIL_CHARS` characters.
 pub fn summarise(detail: Option<&serde_json::Value>, titles: &HashMap<Uuid, String>) -> String {
     use serde_json::Value;
     let value_text = |key: &str, value: &Value| match value {

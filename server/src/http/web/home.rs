@@ -24,8 +24,8 @@ pub struct Guide {
 const GUIDES: [Guide; 5] = [
     Guide {
         name: "librarians.md",
-        title_zh: "馆员指南：编目、复本与借阅规则",
-        title_en: "Librarians' guide: cataloguing, copies and lending rules",
+        title_zh: "馆员指南：馆员后台、编目、复本与借阅规则",
+        title_en: "Librarians' guide: the console, cataloguing, copies and lending rules",
         text: include_str!("../../../../docs/librarians.md"),
     },
     Guide {

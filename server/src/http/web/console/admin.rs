@@ -14,15 +14,14 @@ use axum::routing::{get, post};
 use jieyue_protocol::api::SecretString;
 use serde::Deserialize;
 
-use super::see_other;
+use super::{path_id, see_other};
 use crate::domain::{
     Library, LibraryCode, LibraryId, LibraryName, NewLibrary, NewStaff, Password, Region, Staff,
     StaffId, StaffRole, Username, Validator,
 };
 use crate::http::AppState;
 use crate::http::web::session::{Console, ConsoleForm};
-use crate::http::web::{Chrome, Lang, PageError};
-use crate::service::Error as ServiceError;
+use crate::http::web::{Chrome, PageError};
 use crate::service::libraries::{self, LibraryChanges};
 use crate::service::staff::{self, CreateStaff, StaffChanges};
 
@@ -55,11 +54,6 @@ fn role_words(c: &Chrome, role: StaffRole) -> String {
         StaffRole::LibraryManager => c.t("admin-role-library-manager"),
         StaffRole::Librarian => c.t("admin-role-librarian"),
     }
-}
-
-/// A path id; a malformed one is a missing record.
-fn path_id(raw: &str, what: &'static str, lang: Lang) -> Result<uuid::Uuid, PageError> {
-    uuid::Uuid::parse_str(raw).map_err(|_| PageError::service(ServiceError::NotFound(what), lang))
 }
 
 struct LibraryRow {

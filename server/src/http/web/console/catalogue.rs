@@ -14,7 +14,7 @@ use jieyue_protocol::problem::ProblemType;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
-use super::see_other;
+use super::{path_id, see_other};
 use crate::domain::{Lot, Title, TitleId};
 use crate::http::AppState;
 use crate::http::problem::ApiError;
@@ -59,11 +59,6 @@ pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
             post(replace_cover).layer(DefaultBodyLimit::max(cover_limit)),
         )
         .route("/console/titles/{id}/suppress", post(suppress))
-}
-
-/// A UUID from the path; anything else is a "not found" page.
-pub(super) fn path_id(raw: &str, what: &'static str, lang: Lang) -> Result<uuid::Uuid, PageError> {
-    uuid::Uuid::parse_str(raw).map_err(|_| PageError::service(ServiceError::NotFound(what), lang))
 }
 
 /// A service error as a page.

@@ -13,7 +13,8 @@ use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
-use super::catalogue::{DoneParams, done_notice, owner_name, path_id, status_key};
+use super::catalogue::{DoneParams, done_notice, owner_name, status_key};
+use super::path_id;
 use super::see_other;
 use crate::domain::{
     FieldError, Invalid, Library, LibraryId, LotId, LotStatus, TitleId, Validator,

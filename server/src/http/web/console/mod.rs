@@ -50,6 +50,18 @@ pub(crate) fn see_other(to: &str) -> axum::response::Response {
     axum::response::IntoResponse::into_response(axum::response::Redirect::to(to))
 }
 
+/// The id in a console path; a malformed one is as unknown as a missing one (a 404
+/// page naming `what`).
+pub(crate) fn path_id(
+    raw: &str,
+    what: &'static str,
+    lang: crate::http::web::Lang,
+) -> Result<uuid::Uuid, crate::http::web::PageError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| {
+        crate::http::web::PageError::service(crate::service::Error::NotFound(what), lang)
+    })
+}
+
 /// The console menu: section, address, message key. `admin` is shown to consortium
 /// admins only (the services refuse everyone else anyway).
 pub const MENU: [(&str, &str, &str); 8] = [

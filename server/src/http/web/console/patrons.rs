@@ -14,14 +14,14 @@ use jieyue_protocol::api::SecretString;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::see_other;
+use super::{path_id, see_other};
 use crate::domain::{
     CardNumber, CirculationBar, Device, DeviceId, DisplayName, FieldError, HoldId, HoldState,
     Library, LibraryId, LoanId, Password, PatronCategory, PatronId, Validator,
 };
 use crate::http::AppState;
 use crate::http::web::session::{Console, ConsoleForm};
-use crate::http::web::{Chrome, Lang, PageError};
+use crate::http::web::{Chrome, PageError};
 use crate::service::Error as ServiceError;
 use crate::service::holds::{self, PatronHold};
 use crate::service::lending::{self, StaffLoan};
@@ -54,11 +54,6 @@ const PAGE_SIZE: u64 = 50;
 
 /// Categories the forms suggest (any slug is accepted).
 const CATEGORIES: [&str; 4] = ["adult", "child", "student", "senior"];
-
-/// A path id; a malformed one is as unknown as a missing one.
-fn path_id(raw: &str, what: &'static str, lang: Lang) -> Result<Uuid, PageError> {
-    Uuid::parse_str(raw).map_err(|_| PageError::service(ServiceError::NotFound(what), lang))
-}
 
 /// The words for a patron category: ours for the common ones, else the slug itself.
 fn category_label(c: &Chrome, category: &str) -> String {
