@@ -265,7 +265,198 @@ async fn the_dashboard_counts_the_staff_members_library_only(app: TestApp) {
     assert_eq!(figure(&html, "在借复本"), "0");
 }
 
+/// Each administrative operation of the JSON API and the console pages that offer it.
+/// A new admin operation without a console page fails this test until it gets one.
+const ADMIN_API_IN_THE_CONSOLE: &[(&str, &str, &[(&str, &str)])] = &[
+    (
+        "delete",
+        "/api/v1/admin/patrons/{id}/devices/{device_id}",
+        &[("post", "/console/patrons/{id}/devices/{id}/remove")],
+    ),
+    (
+        "get",
+        "/api/v1/admin/libraries",
+        &[("get", "/console/admin")],
+    ),
+    (
+        "get",
+        "/api/v1/admin/libraries/{id}",
+        &[("get", "/console/admin/libraries/{id}")],
+    ),
+    (
+        "get",
+        "/api/v1/admin/lots",
+        &[("get", "/console/titles/{id}/copies")],
+    ),
+    (
+        "get",
+        "/api/v1/admin/patrons",
+        &[("get", "/console/patrons")],
+    ),
+    (
+        "get",
+        "/api/v1/admin/patrons/{id}",
+        &[("get", "/console/patrons/{id}")],
+    ),
+    (
+        "get",
+        "/api/v1/admin/patrons/{id}/devices",
+        &[("get", "/console/patrons/{id}")],
+    ),
+    (
+        "get",
+        "/api/v1/admin/reports/holds-without-copies",
+        &[("get", "/console/reports/holds-without-copies")],
+    ),
+    (
+        "get",
+        "/api/v1/admin/reports/loans",
+        &[("get", "/console/reports/loans")],
+    ),
+    (
+        "get",
+        "/api/v1/admin/reports/shared-usage",
+        &[("get", "/console/reports/shared-use")],
+    ),
+    ("get", "/api/v1/admin/rules", &[("get", "/console/rules")]),
+    ("get", "/api/v1/admin/staff", &[("get", "/console/admin")]),
+    (
+        "get",
+        "/api/v1/admin/staff/{id}",
+        &[("get", "/console/admin/staff/{id}")],
+    ),
+    (
+        "get",
+        "/api/v1/admin/titles/{id}",
+        &[("get", "/console/titles/{id}")],
+    ),
+    (
+        "patch",
+        "/api/v1/admin/libraries/{id}",
+        &[("post", "/console/admin/libraries/{id}")],
+    ),
+    (
+        "patch",
+        "/api/v1/admin/lots/{id}",
+        &[
+            ("post", "/console/lots/{id}/top-up"),
+            ("post", "/console/lots/{id}/status"),
+            ("post", "/console/lots/{id}/shares"),
+        ],
+    ),
+    (
+        "patch",
+        "/api/v1/admin/patrons/{id}",
+        &[("post", "/console/patrons/{id}")],
+    ),
+    (
+        "patch",
+        "/api/v1/admin/staff/{id}",
+        &[
+            ("post", "/console/admin/staff/{id}"),
+            ("post", "/console/admin/staff/{id}/active"),
+        ],
+    ),
+    (
+        "patch",
+        "/api/v1/admin/titles/{id}",
+        &[
+            ("post", "/console/titles/{id}/edit"),
+            ("post", "/console/titles/{id}/suppress"),
+        ],
+    ),
+    (
+        "post",
+        "/api/v1/admin/libraries",
+        &[("post", "/console/admin/libraries")],
+    ),
+    (
+        "post",
+        "/api/v1/admin/loans/{id}/revoke",
+        &[("post", "/console/loans/{id}/revoke")],
+    ),
+    (
+        "post",
+        "/api/v1/admin/lots",
+        &[("post", "/console/titles/{id}/copies")],
+    ),
+    (
+        "post",
+        "/api/v1/admin/patrons",
+        &[("post", "/console/patrons/new")],
+    ),
+    (
+        "post",
+        "/api/v1/admin/patrons/{id}/block",
+        &[("post", "/console/patrons/{id}/block")],
+    ),
+    (
+        "post",
+        "/api/v1/admin/patrons/{id}/unblock",
+        &[("post", "/console/patrons/{id}/unblock")],
+    ),
+    (
+        "post",
+        "/api/v1/admin/staff",
+        &[("post", "/console/admin/staff")],
+    ),
+    (
+        "post",
+        "/api/v1/admin/titles",
+        &[("post", "/console/titles/upload")],
+    ),
+    ("put", "/api/v1/admin/rules", &[("post", "/console/rules")]),
+    (
+        "put",
+        "/api/v1/admin/titles/{id}/cover",
+        &[("post", "/console/titles/{id}/cover")],
+    ),
+];
+
+async fn every_admin_operation_of_the_api_has_a_console_page(app: TestApp) {
+    let document = app.get("/api/v1/openapi.json", None).await.body;
+    let mut operations = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        if !path.starts_with("/api/v1/admin") {
+            continue;
+        }
+        for method in item.as_object().expect("path item").keys() {
+            operations.push((method.clone(), path.clone()));
+        }
+    }
+    assert!(operations.len() >= 25, "{operations:?}");
+    for (method, path) in &operations {
+        assert!(
+            ADMIN_API_IN_THE_CONSOLE
+                .iter()
+                .any(|(m, p, _)| m == method && p == path),
+            "{method} {path} has no console page: add one (and list it here)"
+        );
+    }
+    // Every console route listed exists: it answers with a page (for an unknown id, the
+    // console's 404 page), never the API's JSON "no such route".
+    let console = app.console("admin", jieyue_tests::ADMIN_PASSWORD).await;
+    let nil = "00000000-0000-0000-0000-000000000000";
+    for (_, api, pages) in ADMIN_API_IN_THE_CONSOLE {
+        for (method, page) in *pages {
+            let path = page.replace("{id}", nil);
+            let answer = if *method == "get" {
+                console.get(&path).await
+            } else {
+                console.post(&path, &[]).await
+            };
+            let kind = answer.headers["content-type"].to_str().expect("ascii");
+            assert!(
+                kind.starts_with("text/html"),
+                "{method} {path} (for {api}) is not a console page: {} {kind}",
+                answer.status
+            );
+        }
+    }
+}
+
 both_backends!(
+    every_admin_operation_of_the_api_has_a_console_page,
     a_staff_member_logs_in_with_a_strict_http_only_cookie_and_out_again,
     wrong_passwords_are_refused_and_slowed_down_as_in_the_api,
     a_cross_site_or_tokenless_post_is_refused,
