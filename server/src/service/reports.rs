@@ -169,6 +169,38 @@ pub async fn shared_usage(
 
 /// Titles readers wait for with no copy free at their library: what to buy next.
 pub async fn holds_without_copies(ctx: &Ctx, actor: &Staff) -> Result<Table> {
+    let rows = waiting_without_copies(ctx, actor).await?;
+    Ok(Table {
+        columns: vec!["title_id", "title", "holds_waiting", "copies"],
+        rows: rows
+            .into_iter()
+            .map(|w| {
+                vec![
+                    w.title.to_string(),
+                    w.name,
+                    w.waiting.to_string(),
+                    w.copies.to_string(),
+                ]
+            })
+            .collect(),
+    })
+}
+
+/// A title readers wait for while no copy their libraries may lend is free.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingTitle {
+    /// The title.
+    pub title: crate::domain::TitleId,
+    /// Its name.
+    pub name: String,
+    /// Holds waiting (of the actor's library, or all for consortium admins).
+    pub waiting: u64,
+    /// Copies the waiting readers' libraries may lend (all on loan).
+    pub copies: u32,
+}
+
+/// The titles readers wait for with no copy free, longest queue first.
+pub async fn waiting_without_copies(ctx: &Ctx, actor: &Staff) -> Result<Vec<WaitingTitle>> {
     let conn = ctx.db.reader();
     let library = scope_library(actor);
     let mut rows = Vec::new();
@@ -194,26 +226,19 @@ pub async fn holds_without_copies(ctx: &Ctx, actor: &Staff) -> Result<Table> {
         if free > 0 {
             continue;
         }
-        let copies: u32 = usable.iter().map(|l| l.copies).sum();
         let name = titles::get(conn, title)
             .await?
             .map(|t| t.metadata.title)
             .unwrap_or_default();
-        rows.push((
-            queue.len(),
-            vec![
-                title.to_string(),
-                name,
-                queue.len().to_string(),
-                copies.to_string(),
-            ],
-        ));
+        rows.push(WaitingTitle {
+            title,
+            name,
+            waiting: u64::try_from(queue.len()).unwrap_or(u64::MAX),
+            copies: usable.iter().map(|l| l.copies).sum(),
+        });
     }
-    rows.sort_by_key(|row| std::cmp::Reverse(row.0));
-    Ok(Table {
-        columns: vec!["title_id", "title", "holds_waiting", "copies"],
-        rows: rows.into_iter().map(|(_, r)| r).collect(),
-    })
+    rows.sort_by_key(|w| std::cmp::Reverse(w.waiting));
+    Ok(rows)
 }
 
 /// The dashboard's figures, for the staff member's library (everyone's for consortium
@@ -239,6 +264,7 @@ pub struct Dashboard {
 /// The dashboard's figures as of now.
 pub async fn dashboard(ctx: &Ctx, actor: &Staff) -> Result<Dashboard> {
     let now = ctx.clock.now();
+    let end = now + chrono::Duration::seconds(1);
     let conn = ctx.db.reader();
     let library = scope_library(actor);
     let today = now
@@ -250,44 +276,48 @@ pub async fn dashboard(ctx: &Ctx, actor: &Staff) -> Result<Dashboard> {
         .with_day(1)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map_or(now, |t| t.and_utc());
-    let loans_today =
-        loans::loans_started_between(conn, library, today, now + chrono::Duration::seconds(1))
+    let this_month = loans::loans_started_between(conn, library, month, end).await?;
+    let loans_today = this_month.iter().filter(|l| l.started_at >= today).count();
+
+    let mut per_title: BTreeMap<crate::domain::TitleId, u64> = BTreeMap::new();
+    let mut per_library: BTreeMap<crate::domain::LibraryId, u64> = BTreeMap::new();
+    for loan in &this_month {
+        *per_title.entry(loan.title_id).or_default() += 1;
+        *per_library.entry(loan.library_id).or_default() += 1;
+    }
+    let mut ranked: Vec<_> = per_title.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    ranked.truncate(10);
+    let mut top_titles = Vec::with_capacity(ranked.len());
+    for (title, n) in ranked {
+        let name = titles::get(conn, title)
             .await?
-            .len() as u64;
-    let count = |table: &Table, column: &str| -> Vec<(String, u64)> {
-        let at = table.columns.iter().position(|c| *c == column);
-        table
-            .rows
-            .iter()
-            .filter_map(|row| {
-                let n = row.get(at?)?.parse().ok()?;
-                Some((row.first()?.clone(), n))
-            })
-            .collect()
-    };
-    let end = now + chrono::Duration::seconds(1);
-    let by_title = loans(ctx, actor, LoanGrouping::Title, month, end).await?;
-    let title_at = by_title.columns.iter().position(|c| *c == "title");
-    let mut top_titles: Vec<(String, u64)> = by_title
-        .rows
-        .iter()
-        .filter_map(|row| {
-            let loans = row.get(2)?.parse().ok()?;
-            Some((row.get(title_at?)?.clone(), loans))
-        })
+            .map_or_else(|| title.to_string(), |t| t.metadata.title);
+        top_titles.push((name, n));
+    }
+    let names: BTreeMap<_, _> = libraries::list(conn)
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l.name))
         .collect();
-    top_titles.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    top_titles.truncate(10);
-    let by_library = loans(ctx, actor, LoanGrouping::Library, month, end).await?;
-    let waiting = holds_without_copies(ctx, actor).await?;
+    let mut loans_per_library: Vec<(String, u64)> = per_library
+        .into_iter()
+        .map(|(id, n)| (names.get(&id).cloned().unwrap_or_else(|| id.to_string()), n))
+        .collect();
+    loans_per_library.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+
     Ok(Dashboard {
-        loans_today,
+        loans_today: u64::try_from(loans_today).unwrap_or(u64::MAX),
         returns_today: loans::returned_between(conn, library, today, end).await?,
         holds_today: holds::placed_between(conn, library, today, end).await?,
         copies_in_use: loans::active_count(conn, library).await?,
-        holds_without_copy: count(&waiting, "holds_waiting").iter().map(|r| r.1).sum(),
+        holds_without_copy: waiting_without_copies(ctx, actor)
+            .await?
+            .iter()
+            .map(|w| w.waiting)
+            .sum(),
         top_titles,
-        loans_per_library: count(&by_library, "loans"),
+        loans_per_library,
     })
 }
 

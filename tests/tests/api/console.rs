@@ -267,7 +267,10 @@ async fn the_dashboard_counts_the_staff_members_library_only(app: TestApp) {
 
 /// Each administrative operation of the JSON API and the console pages that offer it.
 /// A new admin operation without a console page fails this test until it gets one.
-const ADMIN_API_IN_THE_CONSOLE: &[(&str, &str, &[(&str, &str)])] = &[
+/// `(method, path)` of a console page.
+type Page = (&'static str, &'static str);
+
+const ADMIN_API_IN_THE_CONSOLE: &[(&str, &str, &[Page])] = &[
     (
         "delete",
         "/api/v1/admin/patrons/{id}/devices/{device_id}",
