@@ -198,13 +198,19 @@ struct CsrfOnly {
     csrf: Option<String>,
 }
 
-/// Checks the CSRF token of a console request from its header or its form field.
-pub fn check_csrf(console: &Console, headers: &HeaderMap, field: Option<&str>) -> bool {
+/// Whether a request carries the CSRF token of the session `session_token`, in its
+/// `X-CSRF-Token` header (scripts) or its form field (forms).
+pub fn csrf_presented(session_token: &str, headers: &HeaderMap, field: Option<&str>) -> bool {
     let presented = headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .or(field);
-    presented.is_some_and(|p| csrf_matches(console.token.expose(), p))
+    presented.is_some_and(|p| csrf_matches(session_token, p))
+}
+
+/// Checks the CSRF token of a console request from its header or its form field.
+pub fn check_csrf(console: &Console, headers: &HeaderMap, field: Option<&str>) -> bool {
+    csrf_presented(console.token.expose(), headers, field)
 }
 
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for ConsoleForm<T> {
