@@ -9,6 +9,8 @@
 pub mod console;
 mod home;
 pub mod i18n;
+pub mod reader;
+pub mod reader_session;
 pub mod session;
 
 use askama::Template;
@@ -38,6 +40,8 @@ const ICON: &str = include_str!("../../../static/icon.svg");
 const HTMX: &str = include_str!("../../../static/htmx-2.0.11.min.js");
 /// The console's own script (upload progress), compiled in.
 const CONSOLE_JS: &str = include_str!("../../../static/console.js");
+/// The reader page's script (lays the book out in its frame), compiled in.
+const READER_JS: &str = include_str!("../../../static/reader.js");
 /// The version in asset URLs, so a new binary is never served an old cached asset.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -62,7 +66,12 @@ pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
             "/static/console.js",
             get(|| asset("text/javascript; charset=utf-8", CONSOLE_JS)),
         )
+        .route(
+            "/static/reader.js",
+            get(|| asset("text/javascript; charset=utf-8", READER_JS)),
+        )
         .merge(console::routes(max_upload_bytes))
+        .merge(reader::routes())
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {
@@ -294,7 +303,8 @@ fn page_headers(response: &mut Response, lang: Lang) {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+             connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; \
+             frame-ancestors 'none'",
         ),
     );
     h.insert(

@@ -1,0 +1,2 @@
+// The reader's page script: lays out the book inside its sandboxed frame.
+"use strict";
