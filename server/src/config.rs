@@ -51,6 +51,11 @@ pub struct Config {
     pub notification_webhook_url: Option<String>,
     /// Largest EPUB upload accepted, in bytes.
     pub max_upload_bytes: usize,
+    /// The libraries' civil time as an offset from UTC (`+08:00` in China, which has no
+    /// daylight saving): what "today", "this month" and "valid through a date" mean on
+    /// the pages and in reports.
+    #[serde(default = "default_local_utc_offset")]
+    pub local_utc_offset: String,
     /// Login sessions and lock-out.
     pub auth: AuthConfig,
     /// Argon2id cost parameters for new password hashes.
@@ -97,6 +102,10 @@ pub struct AuthConfig {
     pub trust_forwarded_for: bool,
 }
 
+fn default_local_utc_offset() -> String {
+    "+08:00".to_owned()
+}
+
 fn default_client_failure_burst() -> u32 {
     20
 }
@@ -133,6 +142,7 @@ impl Default for Config {
             max_upload_bytes: 1024 * 1024 * 1024,
             search_sync_interval_ms: 5000,
             notification_webhook_url: None,
+            local_utc_offset: default_local_utc_offset(),
             auth: AuthConfig {
                 patron_session_days: 30,
                 staff_session_hours: 12,

@@ -52,6 +52,9 @@ pub enum StartupError {
     /// Setting up a service failed (e.g. invalid Argon2 parameters, bad bootstrap password).
     #[error(transparent)]
     Service(#[from] service::Error),
+    /// A setting has a value the server cannot use.
+    #[error("configuration: {0}")]
+    Config(&'static str),
 }
 
 /// A server ready to run.
@@ -145,9 +148,13 @@ pub async fn build_context(config: &Config, clock: Arc<dyn Clock>) -> Result<Ctx
             .as_deref()
             .map(service::webhooks::Webhook::new)
             .transpose()?;
+        let calendar = crate::domain::Calendar::parse(&config.local_utc_offset).ok_or(
+            StartupError::Config("local_utc_offset must be an offset such as +08:00"),
+        )?;
         let ctx = Ctx {
             db,
             clock,
+            calendar,
             passwords,
             auth,
             keys,

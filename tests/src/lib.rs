@@ -160,6 +160,12 @@ impl TestApp {
     pub async fn spawn_with(config: Config, data: tempfile::TempDir) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
             jieyue_server::telemetry::init_tracing(LogFormat::Text, "debug,sqlx=warn");
+        } else {
+            // The server's errors (the cause behind a 500) show with a failing test's output.
+            let _ = tracing_subscriber::fmt()
+                .with_max_level(tracing_subscriber::filter::LevelFilter::ERROR)
+                .with_test_writer()
+                .try_init();
         }
         let clock = ManualClock::new(
             Utc.with_ymd_and_hms(2026, 9, 1, 9, 0, 0)

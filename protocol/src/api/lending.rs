@@ -88,7 +88,8 @@ pub enum NotificationKind {
     HoldExpired,
     /// A loan ends within three days (payload: `loan_id`, `title_id`, `ends_at`).
     LoanEnding,
-    /// The library ended a loan (payload: `loan_id`, `title_id`).
+    /// The library ended a loan (payload: `loan_id`, `title_id`, and `reason` when the
+    /// librarian gave one).
     LoanRevoked,
     /// A kind this client does not know yet (sent by a newer server).
     #[serde(other)]

@@ -2,6 +2,7 @@
 //! and who may do what. No HTTP and no SQL here: values are parsed at the edge into
 //! these types, and the rules are plain functions over them.
 
+mod calendar;
 mod device;
 mod hold;
 mod ids;
@@ -15,6 +16,7 @@ mod staff;
 mod title;
 mod validation;
 
+pub use calendar::Calendar;
 pub use device::{Device, IssuedLicence, Notification, NotificationKind};
 pub use hold::{Hold, HoldMove, HoldState, estimated_wait_days, queue_position};
 pub use ids::{
@@ -30,4 +32,4 @@ pub use password::{Password, PasswordHash};
 pub use patron::{CardNumber, DisplayName, NewPatron, Patron, PatronCategory};
 pub use staff::{LibraryScope, NewStaff, Staff, StaffRole, Username};
 pub use title::{Author, Layout, PublicationIdentifier, Title, TitleMetadata, sort_key};
-pub use validation::{FieldError, Invalid, Validator};
+pub use validation::{FieldError, Invalid, REASON_MAX_CHARS, Validator, staff_reason};

@@ -106,6 +106,24 @@ pub(crate) fn trimmed(
     Ok(value.to_owned())
 }
 
+/// The longest reason staff may give for a revocation or a block.
+pub const REASON_MAX_CHARS: usize = 500;
+
+/// A reason staff give for an action: trimmed; empty is no reason; at most
+/// [`REASON_MAX_CHARS`] characters.
+pub fn staff_reason(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(reason) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    if reason.chars().count() > REASON_MAX_CHARS {
+        return Err(FieldError::new(
+            "reason",
+            format!("must be at most {REASON_MAX_CHARS} characters"),
+        ));
+    }
+    Ok(Some(reason.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

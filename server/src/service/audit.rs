@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Ctx, Error, Result};
+use super::{Ctx, Result};
 use crate::domain::{LibraryId, LibraryScope, PatronId, Staff, StaffId, TitleId};
 use crate::store::audit::{self as store, Actor, AuditQuery};
 
@@ -90,28 +90,9 @@ pub struct AuditPage {
 
 /// The patrons a card number or id names inside the actor's scope.
 async fn patrons_named(ctx: &Ctx, actor: &Staff, query: &str) -> Result<Vec<PatronId>> {
-    if let Ok(id) = Uuid::parse_str(query) {
-        return match super::patrons::get(ctx, actor, PatronId(id)).await {
-            Ok(patron) => Ok(vec![patron.id]),
-            Err(Error::NotFound(_)) => Ok(Vec::new()),
-            Err(other) => Err(other),
-        };
-    }
-    let card = query.to_ascii_uppercase();
-    let found = super::patrons::search(
-        ctx,
-        actor,
-        &super::patrons::PatronQuery {
-            text: Some(query.to_owned()),
-            library: None,
-            after: None,
-            limit: 200,
-        },
-    )
-    .await?;
-    Ok(found
+    Ok(super::patrons::named(ctx, actor, query)
+        .await?
         .into_iter()
-        .filter(|p| p.card_number == card)
         .map(|p| p.id)
         .collect())
 }

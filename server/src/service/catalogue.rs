@@ -482,3 +482,148 @@ pub async fn staff_search(
     };
     Ok(StaffResults { results, hidden })
 }
+
+/// A title in a reader's search results: its availability at the library the reader
+/// browses (when one is known) and the reader's own active loan of it.
+#[derive(Debug, Clone)]
+pub struct ReaderHit {
+    /// The title.
+    pub title: Title,
+    /// Availability at the library (for the reader, if logged in).
+    pub availability: Option<super::holds::Availability>,
+    /// The reader's active loan of the title.
+    pub loan: Option<crate::domain::LoanId>,
+}
+
+/// A page of a reader's search results.
+#[derive(Debug, Clone)]
+pub struct ReaderResults {
+    /// The titles found, in order.
+    pub hits: Vec<ReaderHit>,
+    /// Matches in all.
+    pub total: usize,
+    /// Facet counts.
+    pub facets: Facets,
+}
+
+/// Searches the public catalogue for a reader: with availability at the reader's
+/// library (or at `library`, for a visitor who picked one) and the reader's loans.
+pub async fn reader_search(
+    ctx: &Ctx,
+    query: SearchQuery,
+    library: Option<crate::domain::LibraryId>,
+    patron: Option<&crate::domain::Patron>,
+) -> Result<ReaderResults> {
+    let results = search(ctx, query).await?;
+    let library = patron.map(|p| p.library_id).or(library);
+    let loans: std::collections::HashMap<TitleId, crate::domain::LoanId> = match patron {
+        Some(patron) => crate::store::loans::loans_of(ctx.db.reader(), patron.id, true)
+            .await?
+            .into_iter()
+            .map(|l| (l.title_id, l.id))
+            .collect(),
+        None => std::collections::HashMap::new(),
+    };
+    let mut hits = Vec::with_capacity(results.titles.len());
+    for title in results.titles {
+        let availability = match library {
+            Some(library) => Some(
+                super::holds::availability(ctx, title.id, library, patron.map(|p| p.id)).await?,
+            ),
+            None => None,
+        };
+        hits.push(ReaderHit {
+            loan: loans.get(&title.id).copied(),
+            availability,
+            title,
+        });
+    }
+    Ok(ReaderResults {
+        hits,
+        total: results.total,
+        facets: results.facets,
+    })
+}
+
+/// A title as a reader's title page shows it: availability at the reader's library (or
+/// the one a visitor picked), and for a logged-in reader what they can do with it.
+#[derive(Debug, Clone)]
+pub struct ReaderTitle {
+    /// The title.
+    pub title: Title,
+    /// Availability at the library.
+    pub availability: Option<super::holds::Availability>,
+    /// The reader's active loan of the title.
+    pub loan: Option<super::lending::LoanSummary>,
+    /// The reader's open hold on the title, with its place and estimated wait.
+    pub hold: Option<super::holds::HoldStatus>,
+    /// The reader's lending rules (loan lengths to choose from).
+    pub rules: Option<crate::domain::LendingRules>,
+    /// What borrowing would answer now, if it would refuse (no loan of it yet).
+    pub borrow_refusal: Option<super::Refusal>,
+    /// For a title with every copy out and no hold of the reader's: the place a new
+    /// hold would take and its estimated wait in days.
+    pub wait_if_held: Option<(u64, u64)>,
+}
+
+/// A public title for a reader's title page (`patron`: the logged-in reader;
+/// `library`: the library a visitor picked).
+pub async fn reader_title(
+    ctx: &Ctx,
+    patron: Option<&crate::domain::Patron>,
+    library: Option<crate::domain::LibraryId>,
+    id: TitleId,
+) -> Result<ReaderTitle> {
+    let title = get_public(ctx, id).await?;
+    let library = patron.map(|p| p.library_id).or(library);
+    let availability = match library {
+        Some(library) => {
+            Some(super::holds::availability(ctx, id, library, patron.map(|p| p.id)).await?)
+        }
+        None => None,
+    };
+    let mut page = ReaderTitle {
+        title,
+        availability,
+        loan: None,
+        hold: None,
+        rules: None,
+        borrow_refusal: None,
+        wait_if_held: None,
+    };
+    let Some(patron) = patron else {
+        return Ok(page);
+    };
+    let rules = super::rules::rules_for(ctx, patron.library_id, &patron.category).await?;
+    page.loan = super::lending::my_loans(ctx, patron, true)
+        .await?
+        .into_iter()
+        .find(|l| l.loan.title_id == id);
+    page.hold = super::holds::list(ctx, patron)
+        .await?
+        .into_iter()
+        .find(|h| h.hold.title_id == id);
+    if page.loan.is_none() {
+        page.borrow_refusal = match super::lending::would_borrow(ctx, patron, id).await {
+            Ok(()) => None,
+            Err(Error::Refused(refusal)) => Some(refusal),
+            Err(err) => return Err(err),
+        };
+    }
+    let copies = page.availability.as_ref().map_or(0, |a| a.copies_total);
+    if page.hold.is_none()
+        && copies > 0
+        && page.borrow_refusal == Some(super::Refusal::NoCopyAvailable)
+    {
+        let now = ctx.clock.now();
+        let queue = crate::store::holds::waiting_queue(ctx.db.reader(), id).await?;
+        let ahead = queue.iter().filter(|h| h.in_line_at(now)).count();
+        let position = u64::try_from(ahead).unwrap_or(u64::MAX).saturating_add(1);
+        page.wait_if_held = Some((
+            position,
+            crate::domain::estimated_wait_days(position, rules.loan_days_default, copies),
+        ));
+    }
+    page.rules = Some(rules);
+    Ok(page)
+}

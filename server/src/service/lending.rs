@@ -21,6 +21,7 @@ use uuid::Uuid;
 use super::cache::{DeviceKeyEntry, LendableTitle};
 use super::rules::rules_for;
 use super::{Ctx, Error, Refusal, Result};
+use crate::domain::staff_reason;
 use crate::domain::{
     CirculationBar, DeviceId, IssuedLicence, LendingRules, LicenceId, Loan, LoanId, LoanState, Lot,
     NotificationKind, Patron, RenewalRefusal, TitleId, draw_order,
@@ -466,7 +467,7 @@ pub async fn return_loan(ctx: &Ctx, patron: &Patron, loan_id: LoanId) -> Result<
 }
 
 /// Staff revoke a loan of a patron of their library; the reader is told. The reason,
-/// if given (trimmed; at most [`REASON_MAX_CHARS`] characters), is kept in the audit
+/// if given (trimmed; at most [`crate::domain::REASON_MAX_CHARS`] characters), is kept in the audit
 /// entry and sent with the reader's notification.
 pub async fn revoke(
     ctx: &Ctx,
@@ -631,26 +632,6 @@ pub async fn remind_ending(ctx: &Ctx) -> Result<usize> {
     Ok(claimed.len())
 }
 
-/// The longest reason staff may give for a revocation or a block.
-pub const REASON_MAX_CHARS: usize = 500;
-
-/// A reason staff give for an action: trimmed; empty is no reason; at most
-/// [`REASON_MAX_CHARS`] characters.
-pub fn staff_reason(
-    raw: Option<&str>,
-) -> std::result::Result<Option<String>, crate::domain::FieldError> {
-    let Some(reason) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
-        return Ok(None);
-    };
-    if reason.chars().count() > REASON_MAX_CHARS {
-        return Err(crate::domain::FieldError::new(
-            "reason",
-            format!("must be at most {REASON_MAX_CHARS} characters"),
-        ));
-    }
-    Ok(Some(reason.to_owned()))
-}
-
 /// A reader's loan as staff see it on the reader's page.
 #[derive(Debug, Clone)]
 pub struct StaffLoan {
@@ -734,9 +715,165 @@ pub async fn would_borrow(ctx: &Ctx, patron: &Patron, title: TitleId) -> Result<
     }
 }
 
+/// A loan on the reader's shelf.
+#[derive(Debug, Clone)]
+pub struct ShelfLoan {
+    /// The loan.
+    pub loan: Loan,
+    /// The title's name (empty if the title is gone).
+    pub title: String,
+    /// Whole days until the loan ends, rounded up (0 once it is due).
+    pub days_left: i64,
+    /// Renewals the rules still allow.
+    pub renewals_left: u32,
+    /// Why a renewal would be refused now (`None`: it would be granted).
+    pub renewal_refusal: Option<Refusal>,
+}
+
+/// An open hold on the reader's shelf.
+#[derive(Debug, Clone)]
+pub struct ShelfHold {
+    /// The hold with its place in the queue and the estimated wait.
+    pub status: super::holds::HoldStatus,
+    /// The title's name (empty if the title is gone).
+    pub title: String,
+}
+
+/// A notification on the reader's shelf.
+#[derive(Debug, Clone)]
+pub struct ShelfNotice {
+    /// The notification.
+    pub notification: crate::domain::Notification,
+    /// The name of the title it is about, if it names one that exists.
+    pub title: Option<String>,
+}
+
+/// Everything on a reader's shelf: active loans (soonest end first) with their renewal
+/// prospects, open holds (ready ones first, by pickup deadline; then waiting ones in
+/// the order placed), the latest notifications (newest first) and the reading devices.
+#[derive(Debug, Clone)]
+pub struct Shelf {
+    /// Active loans.
+    pub loans: Vec<ShelfLoan>,
+    /// Open holds.
+    pub holds: Vec<ShelfHold>,
+    /// Latest notifications.
+    pub notifications: Vec<ShelfNotice>,
+    /// Enrolled devices.
+    pub devices: Vec<crate::domain::Device>,
+}
+
+/// The refusal a renewal would meet for `why`.
+fn renewal_refusal(why: RenewalRefusal) -> Refusal {
+    match why {
+        RenewalRefusal::LoanEnded => Refusal::LoanEnded,
+        RenewalRefusal::NoRenewalsLeft => Refusal::RenewalLimit,
+        RenewalRefusal::OthersWaiting => Refusal::OthersWaiting,
+    }
+}
+
+/// A reader's shelf, with at most `notifications` notifications.
+pub async fn shelf(ctx: &Ctx, patron: &Patron, notifications: u64) -> Result<Shelf> {
+    let conn = ctx.db.reader();
+    let now = ctx.clock.now();
+    let rules = rules_for(ctx, patron.library_id, &patron.category).await?;
+    let mut active = loans::loans_of(conn, patron.id, true).await?;
+    active.sort_by_key(|l| (l.ends_at, l.id.0));
+    let mut open = super::holds::list(ctx, patron).await?;
+    open.sort_by_key(|h| {
+        (
+            h.hold.state != crate::domain::HoldState::Ready,
+            h.hold.pickup_deadline,
+            h.hold.placed_at,
+        )
+    });
+    let notices = super::notifications::latest_for_reader(ctx, patron, notifications).await?;
+    let devices = super::devices::list(ctx, patron.id).await?;
+
+    let mut ids: Vec<TitleId> = active.iter().map(|l| l.title_id).collect();
+    ids.extend(open.iter().map(|h| h.hold.title_id));
+    ids.extend(notices.iter().filter_map(|n| {
+        n.payload["title_id"]
+            .as_str()
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .map(TitleId)
+    }));
+    ids.sort_by_key(|id| id.0);
+    ids.dedup();
+    let names: std::collections::HashMap<TitleId, String> = titles::get_many(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.metadata.title))
+        .collect();
+    let name = |id: &TitleId| names.get(id).cloned().unwrap_or_default();
+
+    let mut shelf_loans = Vec::with_capacity(active.len());
+    for loan in active {
+        let renewals_left = loan.renewals_left(&rules);
+        let waiting =
+            renewals_left > 0 && holds::active_waiting_count(conn, loan.title_id, now).await? > 0;
+        shelf_loans.push(ShelfLoan {
+            title: name(&loan.title_id),
+            days_left: days_until(loan.ends_at, now),
+            renewals_left,
+            renewal_refusal: loan.may_renew(&rules, waiting).err().map(renewal_refusal),
+            loan,
+        });
+    }
+    Ok(Shelf {
+        loans: shelf_loans,
+        holds: open
+            .into_iter()
+            .map(|status| ShelfHold {
+                title: name(&status.hold.title_id),
+                status,
+            })
+            .collect(),
+        notifications: notices
+            .into_iter()
+            .map(|notification| ShelfNotice {
+                title: notification.payload["title_id"]
+                    .as_str()
+                    .and_then(|id| Uuid::parse_str(id).ok())
+                    .and_then(|id| names.get(&TitleId(id)).cloned()),
+                notification,
+            })
+            .collect(),
+        devices,
+    })
+}
+
+/// One of the reader's active loans as the shelf shows it (the return page asks about
+/// it). A loan that has ended is refused as [`Refusal::LoanEnded`]; another reader's
+/// loan is not found.
+pub async fn shelf_loan(ctx: &Ctx, patron: &Patron, loan_id: LoanId) -> Result<ShelfLoan> {
+    let loan = own_loan(ctx, patron, loan_id).await?;
+    if loan.state != LoanState::Active {
+        return Err(Error::Refused(Refusal::LoanEnded));
+    }
+    let conn = ctx.db.reader();
+    let now = ctx.clock.now();
+    let rules = rules_for(ctx, patron.library_id, &patron.category).await?;
+    let title = titles::get(conn, loan.title_id)
+        .await?
+        .map(|t| t.metadata.title)
+        .unwrap_or_default();
+    let renewals_left = loan.renewals_left(&rules);
+    let waiting =
+        renewals_left > 0 && holds::active_waiting_count(conn, loan.title_id, now).await? > 0;
+    Ok(ShelfLoan {
+        title,
+        days_left: days_until(loan.ends_at, now),
+        renewals_left,
+        renewal_refusal: loan.may_renew(&rules, waiting).err().map(renewal_refusal),
+        loan,
+    })
+}
+
 #[cfg(test)]
 mod staff_tests {
     use super::*;
+    use crate::domain::REASON_MAX_CHARS;
 
     #[test]
     fn a_staff_reason_is_trimmed_and_limited() {

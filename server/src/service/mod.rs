@@ -16,6 +16,7 @@ pub mod notifications;
 pub mod passwords;
 pub mod patrons;
 pub mod positions;
+pub mod reading;
 pub mod reports;
 pub mod rules;
 pub mod staff;
@@ -44,6 +45,8 @@ pub struct Ctx {
     pub db: Db,
     /// Where "now" comes from.
     pub clock: Arc<dyn Clock>,
+    /// What "today" and a date mean at the libraries.
+    pub calendar: crate::domain::Calendar,
     /// Argon2id hashing behind a concurrency limit.
     pub passwords: PasswordHasher,
     /// Session lifetimes and lock-out.

@@ -24,3 +24,12 @@ pub async fn for_reader(
     )
     .await?)
 }
+
+/// A reader's latest `limit` notifications (at most [`PAGE_LIMIT`]), newest first.
+pub async fn latest_for_reader(
+    ctx: &Ctx,
+    patron: &Patron,
+    limit: u64,
+) -> Result<Vec<Notification>> {
+    Ok(notifications::latest(ctx.db.reader(), patron.id, limit.clamp(1, PAGE_LIMIT)).await?)
+}

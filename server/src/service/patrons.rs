@@ -102,6 +102,23 @@ async fn record(
     Ok(())
 }
 
+/// The patrons inside the actor's scope that `query` names exactly: by id, or by card
+/// number (one per library at most). Empty when it names none.
+pub async fn named(ctx: &Ctx, actor: &Staff, query: &str) -> Result<Vec<Patron>> {
+    let query = query.trim();
+    if let Ok(id) = uuid::Uuid::parse_str(query) {
+        return match get(ctx, actor, PatronId(id)).await {
+            Ok(patron) => Ok(vec![patron]),
+            Err(Error::NotFound(_)) => Ok(Vec::new()),
+            Err(other) => Err(other),
+        };
+    }
+    let Ok(card) = CardNumber::parse(query) else {
+        return Ok(Vec::new());
+    };
+    Ok(patrons::by_card(ctx.db.reader(), actor.scope(), &card).await?)
+}
+
 /// Patrons inside the actor's scope matching `query`.
 pub async fn search(ctx: &Ctx, actor: &Staff, query: &PatronQuery) -> Result<Vec<Patron>> {
     Ok(patrons::search(ctx.db.reader(), actor.scope(), query).await?)
@@ -158,12 +175,8 @@ pub async fn update(
 }
 
 /// Blocks a patron from borrowing (they can still log in and see why).
-pub async fn block(
-    ctx: &Ctx,
-    actor: &Staff,
-    id: PatronId,
-    reason: Option<String>,
-) -> Result<Patron> {
+pub async fn block(ctx: &Ctx, actor: &Staff, id: PatronId, reason: Option<&str>) -> Result<Patron> {
+    let reason = crate::domain::staff_reason(reason)?;
     let patch = PatronPatch {
         blocked: Some((true, reason.clone())),
         ..Default::default()

@@ -267,15 +267,8 @@ pub async fn dashboard(ctx: &Ctx, actor: &Staff) -> Result<Dashboard> {
     let end = now + chrono::Duration::seconds(1);
     let conn = ctx.db.reader();
     let library = scope_library(actor);
-    let today = now
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .map_or(now, |t| t.and_utc());
-    let month = now
-        .date_naive()
-        .with_day(1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map_or(now, |t| t.and_utc());
+    let today = ctx.calendar.today_start(now);
+    let month = ctx.calendar.month_start(now);
     let this_month = loans::loans_started_between(conn, library, month, end).await?;
     let loans_today = this_month.iter().filter(|l| l.started_at >= today).count();
 

@@ -74,11 +74,13 @@ pub fn may_set_rules(actor: &Staff, library: Option<LibraryId>) -> bool {
 }
 
 /// Sets one cell of the matrix.
-pub async fn put_rules(ctx: &Ctx, actor: &Staff, cell: RulesCell) -> Result<()> {
+pub async fn put_rules(ctx: &Ctx, actor: &Staff, mut cell: RulesCell) -> Result<()> {
     cell.rules.validate()?;
-    if let Some(category) = &cell.category {
-        PatronCategory::parse(category)?;
-    }
+    // Stored as the category's canonical form (trimmed, lowercase), as patrons' are.
+    cell.category = match cell.category.as_deref() {
+        None => None,
+        Some(raw) => Some(PatronCategory::parse(raw)?.as_str().to_owned()),
+    };
     if !may_set_rules(actor, cell.library_id) {
         return Err(Error::Forbidden(
             "only managers set their library's rules; consortium rules are the admins'",
@@ -382,14 +384,11 @@ async fn find_patrons(
     if query.is_empty() {
         return Ok(Found::Nothing);
     }
-    if let Ok(id) = uuid::Uuid::parse_str(query) {
-        return match super::patrons::get(ctx, actor, crate::domain::PatronId(id)).await {
-            Ok(patron) => Ok(Found::One(patron)),
-            Err(Error::NotFound(_)) => Ok(Found::Nothing),
-            Err(other) => Err(other),
-        };
+    let exact = super::patrons::named(ctx, actor, query).await?;
+    if !exact.is_empty() {
+        return Ok(Found::of(exact));
     }
-    let card = query.to_ascii_uppercase();
+    // Not an id or a card: the names that match, to choose from.
     let matches = super::patrons::search(
         ctx,
         actor,
@@ -397,20 +396,11 @@ async fn find_patrons(
             text: Some(query.to_owned()),
             library: None,
             after: None,
-            limit: 200,
+            limit: u64::try_from(EXPLAIN_CHOICES).unwrap_or(20),
         },
     )
     .await?;
-    let exact: Vec<_> = matches
-        .iter()
-        .filter(|p| p.card_number == card)
-        .cloned()
-        .collect();
-    Ok(Found::of(if exact.is_empty() {
-        matches.into_iter().take(EXPLAIN_CHOICES).collect()
-    } else {
-        exact
-    }))
+    Ok(Found::of(matches))
 }
 
 async fn find_titles(ctx: &Ctx, query: &str) -> Result<Found<crate::domain::Title>> {

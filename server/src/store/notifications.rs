@@ -159,3 +159,26 @@ pub async fn notifications(
         })
         .collect())
 }
+
+/// A reader's latest `limit` notifications, newest first (the shelf of the reader's
+/// web app shows them).
+pub async fn latest(
+    conn: &impl ConnectionTrait,
+    patron: PatronId,
+    limit: u64,
+) -> Result<Vec<Notification>> {
+    Ok(notification::Entity::find()
+        .filter(notification::Column::PatronId.eq(patron.0))
+        .order_by_desc(notification::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| Notification {
+            id: m.id,
+            kind: kind_of(&m.kind),
+            payload: m.payload,
+            created_at: m.created_at,
+        })
+        .collect())
+}

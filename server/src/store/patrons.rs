@@ -107,6 +107,22 @@ pub async fn credentials(
     }))
 }
 
+/// The patrons in `scope` whose card number is exactly `card` (one per library at
+/// most: card numbers are unique within a library).
+pub async fn by_card(
+    conn: &impl ConnectionTrait,
+    scope: LibraryScope,
+    card: &CardNumber,
+) -> Result<Vec<Patron>> {
+    Ok(scoped(Patrons::find(), scope)
+        .filter(patron::Column::CardNumber.eq(card.as_str()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| to_domain(m).0)
+        .collect())
+}
+
 /// A page of a patron search.
 #[derive(Debug, Clone)]
 pub struct PatronQuery {

@@ -212,6 +212,8 @@ async fn the_language_follows_the_choice_and_errors_are_pages(app: TestApp) {
 
     let missing = console.get("/console/no-such-page").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.headers["content-type"], "text/html; charset=utf-8");
+    assert!(missing.html.contains("找不到"), "{}", missing.html);
 }
 
 async fn the_dashboard_counts_the_staff_members_library_only(app: TestApp) {

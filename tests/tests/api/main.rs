@@ -25,6 +25,8 @@ mod opds;
 mod openapi;
 mod patrons;
 mod positions;
+mod reader_read;
+mod reader_web;
 mod reports;
 mod s3;
 mod scope;

@@ -250,7 +250,7 @@ pub async fn put_rules(
 ) -> Result<StatusCode, ApiError> {
     let cell = RulesCell {
         library_id: view.library_id.map(LibraryId),
-        category: view.category.map(|c| c.trim().to_ascii_lowercase()),
+        category: view.category,
         rules: LendingRules {
             loan_days_default: view.loan_days_default,
             loan_days_max: view.loan_days_max,

@@ -269,18 +269,13 @@ pub async fn block(
     Path(id): Path<Uuid>,
     Json(request): Json<BlockRequest>,
 ) -> Result<Json<PatronView>, ApiError> {
-    let reason = request
-        .reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
-    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(crate::domain::Invalid::from(FieldError::new(
-            "reason",
-            "must be at most 500 characters",
-        ))
-        .into());
-    }
-    let patron = patrons::block(&state.ctx, &auth.staff, PatronId(id), reason).await?;
+    let patron = patrons::block(
+        &state.ctx,
+        &auth.staff,
+        PatronId(id),
+        request.reason.as_deref(),
+    )
+    .await?;
     Ok(Json(PatronView::from(&patron)))
 }
 

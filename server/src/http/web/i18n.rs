@@ -69,7 +69,7 @@ macro_rules! sources {
     };
 }
 
-const SOURCES: [Source; 11] = sources!(
+const SOURCES: [Source; 12] = sources!(
     "common",
     "console",
     "catalogue",
@@ -81,6 +81,7 @@ const SOURCES: [Source; 11] = sources!(
     "audit",
     "admin",
     "reader",
+    "reading",
 );
 
 /// The messages of one language.

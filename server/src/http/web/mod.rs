@@ -124,6 +124,8 @@ pub struct Web {
     pub path_and_query: String,
     /// An htmx request for a fragment (not a boosted whole-page navigation).
     pub fragment: bool,
+    /// The libraries' calendar.
+    pub calendar: crate::domain::Calendar,
 }
 
 impl FromRequestParts<AppState> for Web {
@@ -131,7 +133,7 @@ impl FromRequestParts<AppState> for Web {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        _state: &AppState,
+        state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let query: Vec<(String, String)> =
             serde_html_form::from_str(parts.uri.query().unwrap_or_default()).unwrap_or_default();
@@ -152,6 +154,7 @@ impl FromRequestParts<AppState> for Web {
             lang_chosen,
             path_and_query,
             fragment: hx("hx-request") && !hx("hx-boosted"),
+            calendar: state.ctx.calendar,
         })
     }
 }
@@ -165,6 +168,7 @@ impl Web {
             version: VERSION,
             path_and_query: self.path_and_query.clone(),
             staff,
+            calendar: self.calendar,
         }
     }
 
@@ -220,6 +224,8 @@ pub struct Chrome {
     path_and_query: String,
     /// The logged-in staff member, on console pages.
     pub staff: Option<StaffChrome>,
+    /// The libraries' calendar (dates and times are shown in it).
+    pub calendar: crate::domain::Calendar,
 }
 
 impl Chrome {
@@ -282,15 +288,20 @@ impl Chrome {
             .is_some_and(|s| s.role == StaffRole::ConsortiumAdmin)
     }
 
-    /// A date and time as the page's readers write it (UTC+8 is not assumed: UTC,
-    /// to the minute).
+    /// A moment in the libraries' time, to the minute.
     pub fn datetime(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
-        at.format("%Y-%m-%d %H:%M").to_string()
+        self.calendar.format_minute(*at)
     }
 
-    /// A date.
+    /// The libraries' date at a moment.
     pub fn date(&self, at: &chrono::DateTime<chrono::Utc>) -> String {
-        at.format("%Y-%m-%d").to_string()
+        self.calendar.date_of(*at).to_string()
+    }
+
+    /// The last date something ending at `end` is valid on (a card or a lot "valid
+    /// through" that date).
+    pub fn through_date(&self, end: &chrono::DateTime<chrono::Utc>) -> String {
+        self.calendar.through_date(*end).to_string()
     }
 }
 
@@ -336,6 +347,9 @@ pub enum PageError {
     Login {
         /// Where to come back to.
         next: String,
+        /// An htmx request: the browser must load the login page, not swap it into a
+        /// part of the current one.
+        htmx: bool,
     },
     /// A state-changing request without this session's CSRF token, or from another
     /// site.
@@ -374,7 +388,7 @@ struct ErrorPage {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, lang, kind, detail, fields) = match self {
-            PageError::Login { next } => {
+            PageError::Login { next, htmx } => {
                 let mut to = String::from("/console/login");
                 if next.starts_with("/console") && next != "/console/login" {
                     to.push_str("?next=");
@@ -385,6 +399,13 @@ impl IntoResponse for PageError {
                         )
                         .to_string(),
                     );
+                }
+                if htmx {
+                    let mut response = StatusCode::NO_CONTENT.into_response();
+                    if let Ok(value) = HeaderValue::from_str(&to) {
+                        response.headers_mut().insert("hx-redirect", value);
+                    }
+                    return response;
                 }
                 return Redirect::to(&to).into_response();
             }
@@ -434,6 +455,7 @@ impl IntoResponse for PageError {
             lang_chosen: false,
             path_and_query: String::from("/"),
             fragment: false,
+            calendar: crate::domain::Calendar::default(),
         };
         let c = web.chrome(None);
         let page = ErrorPage {

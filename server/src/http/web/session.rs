@@ -163,8 +163,15 @@ impl FromRequestParts<AppState> for Console {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let web = Web::from_request_parts(parts, state).await?;
+        // Back to the page after logging in; a form's target is no page to go back to
+        // (it answers POST only), so then the dashboard.
         let login = || PageError::Login {
-            next: web.path_and_query.clone(),
+            next: if parts.method == Method::GET {
+                web.path_and_query.clone()
+            } else {
+                String::from("/console/")
+            },
+            htmx: parts.headers.contains_key("hx-request"),
         };
         let Some(token) = cookie_value(&parts.headers, STAFF_COOKIE) else {
             return Err(login());

@@ -33,9 +33,14 @@ pub struct NextQuery {
 
 /// Only a console path may be the page to return to (never another site).
 fn safe_next(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with("/console/") && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/console/")
-        .to_owned()
+    next.filter(|n| {
+        n.starts_with("/console/")
+            && !n.contains('\\')
+            && !n.chars().any(char::is_control)
+            && n.parse::<axum::http::uri::PathAndQuery>().is_ok()
+    })
+    .unwrap_or("/console/")
+    .to_owned()
 }
 
 /// `GET /console/login`.
@@ -222,6 +227,7 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/console/");
         assert_eq!(safe_next(Some("//evil.example/console/")), "/console/");
         assert_eq!(safe_next(Some("/console/\\evil")), "/console/");
+        assert_eq!(safe_next(Some("/console/\nSet-Cookie: x=1")), "/console/");
         assert_eq!(safe_next(None), "/console/");
     }
 }

@@ -8,7 +8,9 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::Calendar;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -54,29 +56,25 @@ fn optional_uuid(field: &'static str, raw: &str) -> Result<Option<Uuid>, FieldEr
     }
 }
 
-/// Midnight (UTC) starting `raw` (`YYYY-MM-DD`), `days` later.
-fn optional_day(
-    field: &'static str,
-    raw: &str,
-    days: i64,
-) -> Result<Option<DateTime<Utc>>, FieldError> {
+/// A local date (`YYYY-MM-DD`) from a filter field, if one was given.
+fn optional_day(field: &'static str, raw: &str) -> Result<Option<NaiveDate>, FieldError> {
     match raw.trim() {
         "" => Ok(None),
         raw => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .ok()
-            .and_then(|d| (d + Duration::days(days)).and_hms_opt(0, 0, 0))
-            .map(|t| Some(t.and_utc()))
-            .ok_or_else(|| FieldError::new(field, "must be a date (YYYY-MM-DD)")),
+            .map(Some)
+            .map_err(|_| FieldError::new(field, "must be a date (YYYY-MM-DD)")),
     }
 }
 
 impl AuditQuery {
-    fn filter(&self) -> Result<AuditFilter, Invalid> {
+    fn filter(&self, calendar: Calendar) -> Result<AuditFilter, Invalid> {
         let mut v = Validator::new();
         let staff = v.check(optional_uuid("staff", &self.staff));
         let before = v.check(optional_uuid("before", &self.before));
-        let from = v.check(optional_day("from", &self.from, 0));
-        let to = v.check(optional_day("to", &self.to, 1));
+        // From the start of the first local day to the end of the last.
+        let from =
+            v.check(optional_day("from", &self.from).map(|d| d.map(|d| calendar.start_of(d))));
+        let to = v.check(optional_day("to", &self.to).map(|d| d.map(|d| calendar.end_of(d))));
         let text = |raw: &str| Some(raw.trim().to_owned()).filter(|t| !t.is_empty());
         v.build(|| {
             Some(AuditFilter {
@@ -179,7 +177,9 @@ pub async fn page(
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, PageError> {
     let lang = console.web.lang;
-    let filter = q.filter().map_err(|e| PageError::service(e.into(), lang))?;
+    let filter = q
+        .filter(state.ctx.calendar)
+        .map_err(|e| PageError::service(e.into(), lang))?;
     let found = audit::search(&state.ctx, &console.staff, &filter)
         .await
         .map_err(|e| PageError::service(e, lang))?;

@@ -304,11 +304,6 @@ fn library_ids(raw: &[String], c: &Chrome) -> Result<Vec<LibraryId>, FieldError>
         .collect()
 }
 
-/// The last second of a date (UTC): the lot lends through the whole day chosen.
-fn end_of_day(date: NaiveDate) -> Option<DateTime<Utc>> {
-    date.and_hms_opt(23, 59, 59).map(|at| at.and_utc())
-}
-
 /// The purchase as typed, checked field by field (in the page's words).
 fn parse_buy(form: &BuyForm, title_id: TitleId, c: &Chrome) -> Result<NewLot, Invalid> {
     let mut v = Validator::new();
@@ -325,11 +320,10 @@ fn parse_buy(form: &BuyForm, title_id: TitleId, c: &Chrome) -> Result<NewLot, In
     });
     let expires_at = v.check(match form.expires.trim() {
         "" => Ok(None),
+        // The lot lends through the whole local day chosen.
         raw => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .ok()
-            .and_then(end_of_day)
-            .map(Some)
-            .ok_or_else(|| FieldError::new("expires", c.t("copies-error-date"))),
+            .map(|d| Some(c.calendar.end_of(d)))
+            .map_err(|_| FieldError::new("expires", c.t("copies-error-date"))),
     });
     let shared_with = v.check(library_ids(&form.shared_with, c));
     v.build(|| {

@@ -42,6 +42,12 @@ pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
         .merge(reports::routes())
         .merge(audit::routes())
         .merge(admin::routes())
+        // A console address that does not exist is a page, not the API's JSON answer.
+        .route("/console/{*rest}", get(not_found))
+}
+
+async fn not_found(web: crate::http::web::Web) -> crate::http::web::PageError {
+    crate::http::web::PageError::service(crate::service::Error::NotFound("page"), web.lang)
 }
 
 /// Redirects to `to` after a successful form post (303: the browser then GETs it, so

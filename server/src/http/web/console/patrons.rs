@@ -201,15 +201,17 @@ pub async fn search(
         text: Some(q.clone()).filter(|t| !t.is_empty()),
         library,
         after,
-        limit: PAGE_SIZE,
+        // One more than a page: a "next" link only when there is a next page.
+        limit: PAGE_SIZE + 1,
     };
-    let found = patrons::search_listed(&state.ctx, &console.staff, &request)
+    let mut found = patrons::search_listed(&state.ctx, &console.staff, &request)
         .await
         .map_err(|e| PageError::service(e, lang))?;
-    let full = u64::try_from(found.len()).unwrap_or(u64::MAX) == PAGE_SIZE;
+    let more = u64::try_from(found.len()).unwrap_or(u64::MAX) > PAGE_SIZE;
+    found.truncate(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
     let next = found
         .last()
-        .filter(|_| full)
+        .filter(|_| more)
         .map(|l| l.patron.id.0.to_string());
     let c = console.chrome("patrons");
     let rows = found.into_iter().map(|l| PatronRow::new(&c, l)).collect();
@@ -282,13 +284,16 @@ async fn own_libraries(state: &AppState, console: &Console) -> Result<Vec<Librar
         .collect())
 }
 
-/// A date from a form (`YYYY-MM-DD`) as midnight UTC.
-fn parse_date(field: &'static str, raw: &str) -> Result<DateTime<Utc>, FieldError> {
+/// A card's last valid day from a form (`YYYY-MM-DD`, local): the card works through
+/// that whole day.
+fn parse_date(
+    field: &'static str,
+    raw: &str,
+    calendar: crate::domain::Calendar,
+) -> Result<DateTime<Utc>, FieldError> {
     NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
-        .ok_or_else(|| FieldError::new(field, "must be a date (YYYY-MM-DD)"))
+        .map(|d| calendar.end_of(d))
+        .map_err(|_| FieldError::new(field, "must be a date (YYYY-MM-DD)"))
 }
 
 /// What went wrong with a field, in the page's words.
@@ -317,7 +322,7 @@ pub async fn new_page(
         .clock
         .now()
         .checked_add_months(Months::new(36))
-        .map(|d| d.format("%Y-%m-%d").to_string())
+        .map(|d| state.ctx.calendar.date_of(d).to_string())
         .unwrap_or_default();
     console.web.render(&NewPage {
         c: console.chrome("patrons"),
@@ -362,7 +367,11 @@ pub async fn register(
     } else {
         &form.category
     }));
-    let card_expires_at = v.check(parse_date("card_expires_at", &form.card_expires_at));
+    let card_expires_at = v.check(parse_date(
+        "card_expires_at",
+        &form.card_expires_at,
+        state.ctx.calendar,
+    ));
     let empty = SecretString::new(String::new());
     let password = v.check(Password::parse_new(
         "password",
@@ -501,6 +510,9 @@ pub struct UpdateForm {
     category: String,
     #[serde(default)]
     card_expires_at: String,
+    /// The date the form showed: unchanged, the expiry is left exactly as it is.
+    #[serde(default)]
+    card_expires_was: String,
     password: Option<SecretString>,
 }
 
@@ -516,7 +528,12 @@ pub async fn update(
     let mut v = Validator::new();
     let display_name = v.check(DisplayName::parse(&form.display_name));
     let category = v.check(PatronCategory::parse(&form.category));
-    let card_expires_at = v.check(parse_date("card_expires_at", &form.card_expires_at));
+    let expiry_unchanged = form.card_expires_at.trim() == form.card_expires_was.trim();
+    let card_expires_at = v.check(parse_date(
+        "card_expires_at",
+        &form.card_expires_at,
+        state.ctx.calendar,
+    ));
     let password = v.check_opt(
         form.password
             .as_ref()
@@ -528,7 +545,11 @@ pub async fn update(
             Some(PatronChanges {
                 display_name: Some(display_name?),
                 category: Some(category?),
-                card_expires_at: Some(card_expires_at?),
+                card_expires_at: if expiry_unchanged {
+                    None
+                } else {
+                    Some(card_expires_at?)
+                },
                 password: password?,
             })
         })
@@ -554,9 +575,7 @@ pub async fn block(
 ) -> Result<Response, PageError> {
     let lang = console.web.lang;
     let id = PatronId(path_id(&id, "patron", lang)?);
-    let reason = lending::staff_reason(form.reason.as_deref())
-        .map_err(|e| PageError::service(e.into(), lang))?;
-    patrons::block(&state.ctx, &console.staff, id, reason)
+    patrons::block(&state.ctx, &console.staff, id, form.reason.as_deref())
         .await
         .map_err(|e| PageError::service(e, lang))?;
     Ok(see_other(&format!(

@@ -10,7 +10,9 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+use crate::domain::Calendar;
 use serde::Deserialize;
 
 use super::Bars;
@@ -66,8 +68,8 @@ struct Period {
 
 impl Period {
     /// The period asked for; this month so far by default.
-    fn of(query: &ReportQuery, now: DateTime<Utc>) -> Result<Self, Invalid> {
-        let today = now.date_naive();
+    fn of(query: &ReportQuery, now: DateTime<Utc>, calendar: Calendar) -> Result<Self, Invalid> {
+        let today = calendar.date_of(now);
         let day = |field: &'static str, raw: Option<&String>, default: NaiveDate| match raw
             .map(|r| r.trim())
             .filter(|r| !r.is_empty())
@@ -85,16 +87,9 @@ impl Period {
         Ok(Self { from, to })
     }
 
-    /// `[start, end)` in UTC, for the services.
-    fn range(&self) -> (DateTime<Utc>, DateTime<Utc>) {
-        let start = self.from.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-        let end = (self.to + Duration::days(1))
-            .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc());
-        (
-            start.unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
-            end.unwrap_or(DateTime::<Utc>::MAX_UTC),
-        )
+    /// `[start, end)`: from the start of the first local day to the end of the last.
+    fn range(&self, calendar: Calendar) -> (DateTime<Utc>, DateTime<Utc>) {
+        (calendar.start_of(self.from), calendar.end_of(self.to))
     }
 }
 
@@ -275,9 +270,9 @@ pub async fn loans(
             return Err(PageError::service(invalid.into(), lang));
         }
     };
-    let period = Period::of(&query, state.ctx.clock.now())
+    let period = Period::of(&query, state.ctx.clock.now(), state.ctx.calendar)
         .map_err(|e| PageError::service(e.into(), lang))?;
-    let (from, to) = period.range();
+    let (from, to) = period.range(state.ctx.calendar);
     let table = reports::loans(&state.ctx, &console.staff, grouping, from, to)
         .await
         .map_err(|e| PageError::service(e, lang))?;
@@ -321,9 +316,9 @@ pub async fn shared_use(
     Query(query): Query<ReportQuery>,
 ) -> Result<Response, PageError> {
     let lang = console.web.lang;
-    let period = Period::of(&query, state.ctx.clock.now())
+    let period = Period::of(&query, state.ctx.clock.now(), state.ctx.calendar)
         .map_err(|e| PageError::service(e.into(), lang))?;
-    let (from, to) = period.range();
+    let (from, to) = period.range(state.ctx.calendar);
     let table = reports::shared_usage(&state.ctx, &console.staff, from, to)
         .await
         .map_err(|e| PageError::service(e, lang))?;
@@ -366,7 +361,7 @@ pub async fn holds_without_copies(
         .await
         .map_err(|e| PageError::service(e, lang))?;
     if wants_csv(&query) {
-        let today = state.ctx.clock.now().date_naive();
+        let today = state.ctx.calendar.date_of(state.ctx.clock.now());
         return csv(&table, &format!("holds-without-copies-{today}"), lang);
     }
     let c = console.chrome("reports");
@@ -398,22 +393,24 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2025-03-17T10:00:00Z")
             .map(|t| t.with_timezone(&Utc))
             .expect("time");
-        let period = Period::of(&ReportQuery::default(), now).expect("period");
+        let cst = Calendar::default();
+        let period = Period::of(&ReportQuery::default(), now, cst).expect("period");
         assert_eq!(period.from.to_string(), "2025-03-01");
         assert_eq!(period.to.to_string(), "2025-03-17");
-        let (start, end) = period.range();
-        assert_eq!(start.to_rfc3339(), "2025-03-01T00:00:00+00:00");
-        assert_eq!(end.to_rfc3339(), "2025-03-18T00:00:00+00:00");
+        // Beijing days: 1 March begins at 16:00 UTC on 28 February.
+        let (start, end) = period.range(cst);
+        assert_eq!(start.to_rfc3339(), "2025-02-28T16:00:00+00:00");
+        assert_eq!(end.to_rfc3339(), "2025-03-17T16:00:00+00:00");
         let backwards = ReportQuery {
             from: Some("2025-03-10".into()),
             to: Some("2025-03-09".into()),
             ..Default::default()
         };
-        assert!(Period::of(&backwards, now).is_err());
+        assert!(Period::of(&backwards, now, cst).is_err());
         let garbage = ReportQuery {
             from: Some("yesterday".into()),
             ..Default::default()
         };
-        assert!(Period::of(&garbage, now).is_err());
+        assert!(Period::of(&garbage, now, cst).is_err());
     }
 }

@@ -159,7 +159,7 @@ impl RulesForm {
                     .map_err(|_| FieldError::new("library", "is not a library")),
             ),
         };
-        let category = self.category.trim().to_ascii_lowercase();
+        let category = self.category.trim().to_owned();
         let loan_days_default = v.check(number("loan_days_default", &self.loan_days_default));
         let loan_days_max = v.check(number("loan_days_max", &self.loan_days_max));
         let max_loans = v.check(number("max_loans", &self.max_loans));
