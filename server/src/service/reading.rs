@@ -136,6 +136,48 @@ pub struct OpenBook {
     pub position: Option<serde_json::Value>,
 }
 
+/// Where a reading page opens: a document of the reading order and how far into it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    /// Index in the reading order.
+    pub index: usize,
+    /// Fraction (0..1) of the document before the place.
+    pub progression: f64,
+}
+
+impl OpenBook {
+    /// Where to open: the document `asked` names (a link, the table of contents) at
+    /// `progression` (a search hit) or its start; else where the reader was (their
+    /// saved position, if it is still in the book); else the first linear document.
+    pub fn place(&self, asked: Option<&str>, progression: Option<f64>) -> Place {
+        let publication = &self.publication;
+        let asked = asked.and_then(|h| publication.index_of(h));
+        let saved = self.position.as_ref().and_then(|p| {
+            let index = publication.index_of(p.get("href")?.as_str()?)?;
+            let progression = p.pointer("/locations/progression")?.as_f64();
+            Some((index, progression))
+        });
+        let (index, progression) = match (asked, saved) {
+            (Some(index), _) => (index, progression),
+            (None, Some((index, saved))) => (index, progression.or(saved)),
+            (None, None) => (
+                publication
+                    .reading_order
+                    .iter()
+                    .position(|i| i.linear)
+                    .unwrap_or(0),
+                progression,
+            ),
+        };
+        Place {
+            index,
+            progression: progression
+                .filter(|p| p.is_finite())
+                .map_or(0.0, |p| p.clamp(0.0, 1.0)),
+        }
+    }
+}
+
 /// One occurrence of a search in the book.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchHit {
@@ -955,6 +997,62 @@ mod tests {
         assert!(!readable(&loan(LoanState::Returned, 1), now));
         assert!(!readable(&loan(LoanState::Revoked, 1), now));
         assert!(!readable(&loan(LoanState::Expired, 1), now));
+    }
+
+    #[test]
+    fn a_book_opens_where_asked_else_where_the_reader_was_else_at_the_start() {
+        let item = |href: &str, linear| ReadingItem {
+            href: href.into(),
+            media_type: "application/xhtml+xml".into(),
+            length: 2048,
+            linear,
+            first_position: 1,
+            positions: 2,
+        };
+        let book = |position: Option<serde_json::Value>| OpenBook {
+            loan: Loan {
+                id: LoanId::new(),
+                patron_id: crate::domain::PatronId::new(),
+                title_id: crate::domain::TitleId::new(),
+                lot_id: crate::domain::LotId::new(),
+                library_id: crate::domain::LibraryId::new(),
+                request_id: uuid::Uuid::nil(),
+                started_at: DateTime::<Utc>::UNIX_EPOCH,
+                ends_at: DateTime::<Utc>::UNIX_EPOCH,
+                renewals: 0,
+                state: LoanState::Active,
+                ended_at: None,
+                updated_at: DateTime::<Utc>::UNIX_EPOCH,
+            },
+            publication: Publication {
+                title: "t".into(),
+                language: None,
+                layout: Layout::Reflowable,
+                rtl: false,
+                vertical: false,
+                reading_order: vec![
+                    item("cover.xhtml", false),
+                    item("a.xhtml", true),
+                    item("b.xhtml", true),
+                ],
+                toc: Vec::new(),
+            },
+            position,
+        };
+        let at = |index, progression| Place { index, progression };
+        let fresh = book(None);
+        assert_eq!(fresh.place(None, None), at(1, 0.0));
+        assert_eq!(fresh.place(Some("b.xhtml#x"), None), at(2, 0.0));
+        assert_eq!(fresh.place(Some("b.xhtml"), Some(0.4)), at(2, 0.4));
+        assert_eq!(fresh.place(Some("gone.xhtml"), Some(7.0)), at(1, 1.0));
+        let saved = book(Some(serde_json::json!({"href": "b.xhtml",
+            "locations": {"progression": 0.5}})));
+        assert_eq!(saved.place(None, None), at(2, 0.5));
+        assert_eq!(saved.place(Some("a.xhtml"), None), at(1, 0.0));
+        assert_eq!(saved.place(Some("b.xhtml"), None), at(2, 0.0));
+        let stale = book(Some(serde_json::json!({"href": "old.xhtml",
+            "locations": {"progression": 0.5}})));
+        assert_eq!(stale.place(None, None), at(1, 0.0));
     }
 
     #[test]

@@ -329,41 +329,23 @@ async fn read_page(
         Err(err) => return Err(reader.fail("read")(err)),
     };
     let publication = &book.publication;
-    let saved_href = book
-        .position
-        .as_ref()
-        .and_then(|p| p.get("href"))
-        .and_then(|h| h.as_str())
-        .filter(|h| publication.index_of(h).is_some());
-    let asked = query
-        .href
-        .as_deref()
-        .filter(|h| publication.index_of(h).is_some());
-    let first_linear = publication
-        .reading_order
-        .iter()
-        .find(|i| i.linear)
-        .unwrap_or(&publication.reading_order[0])
-        .href
-        .clone();
-    let href = asked.or(saved_href).map_or(first_linear, str::to_owned);
-    let index = publication.index_of(&href).unwrap_or(0);
-    // Opened without `?href=`: where the reader was, if that is still in the book.
-    let saved_progression = book
-        .position
-        .as_ref()
-        .filter(|_| asked.is_none() && saved_href.is_some())
-        .and_then(|p| p.pointer("/locations/progression"))
-        .and_then(serde_json::Value::as_f64);
-    let progression = query
+    let asked_progression = query
         .progression
         .as_deref()
-        .and_then(|p| p.parse::<f64>().ok())
-        .or(saved_progression)
-        .filter(|p| p.is_finite())
-        .map_or(0.0, |p| p.clamp(0.0, 1.0));
-
-    let item = &publication.reading_order[index];
+        .and_then(|p| p.parse::<f64>().ok());
+    let place = book.place(query.href.as_deref(), asked_progression);
+    let (index, progression) = (place.index, place.progression);
+    let Some(item) = publication.reading_order.get(index) else {
+        return Err(reader.fail("read")(Error::Bug(
+            "a place outside the reading order",
+        )));
+    };
+    let href = query
+        .href
+        .as_deref()
+        .filter(|h| publication.index_of(h) == Some(index))
+        .unwrap_or(&item.href)
+        .to_owned();
     let chapter = publication
         .chapter_title(index)
         .map_or_else(|| publication.title.clone(), str::to_owned);
