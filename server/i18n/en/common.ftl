@@ -23,6 +23,7 @@ home-title = Jieyue e-book lending server
 home-intro = This server lends e-books for a consortium of public libraries. Each book is encrypted once; a loan gives the reader a signed licence bound to their device, and the reading app enforces the loan period even offline. Readers borrow and read in their library's app; librarians manage the collection, copies and loans in the console.
 home-console-link = Librarians' console
 home-console-cta = Open the librarians' console
+home-reader-cta = Readers: find, borrow and read books
 home-libraries = Member libraries
 home-no-libraries = No library has been set up yet.
 home-for-apps = For apps and developers

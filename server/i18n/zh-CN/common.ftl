@@ -20,6 +20,7 @@ home-title = 借阅 · 电子书借阅服务器
 home-intro = 本服务器为公共图书馆联盟出借电子书。每本书只加密一次；借阅时读者得到一份绑定其设备、带签名的许可证，阅读应用即使离线也会按借期执行。读者在所在图书馆的应用中借阅和阅读；馆员在管理后台管理馆藏、复本与借阅。
 home-console-link = 馆员后台
 home-console-cta = 进入馆员后台
+home-reader-cta = 读者：找书、借书、在线阅读
 home-libraries = 成员馆
 home-no-libraries = 尚未设立图书馆。
 home-for-apps = 供应用与开发者使用

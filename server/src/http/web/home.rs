@@ -21,7 +21,13 @@ pub struct Guide {
     text: &'static str,
 }
 
-const GUIDES: [Guide; 5] = [
+const GUIDES: [Guide; 6] = [
+    Guide {
+        name: "readers.md",
+        title_zh: "读者指南：在浏览器里借书、读书",
+        title_en: "Readers' guide: borrowing and reading in the browser",
+        text: include_str!("../../../../docs/readers.md"),
+    },
     Guide {
         name: "librarians.md",
         title_zh: "馆员指南：馆员后台、编目、复本与借阅规则",
