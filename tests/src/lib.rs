@@ -565,7 +565,7 @@ pub fn scrape_csrf(html: &str) -> Option<String> {
 
 impl TestApp {
     /// A client that does not follow redirects (to see where a form sends the browser).
-    fn page_client() -> reqwest::Client {
+    pub fn page_client() -> reqwest::Client {
         let _ = rustls::crypto::ring::default_provider().install_default();
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -610,7 +610,8 @@ impl TestApp {
     }
 }
 
-async fn page_of(response: reqwest::Response) -> Page {
+/// A response as a [`Page`].
+pub async fn page_of(response: reqwest::Response) -> Page {
     Page {
         status: response.status(),
         headers: response.headers().clone(),

@@ -36,11 +36,7 @@ impl Got {
 }
 
 fn client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
+    TestApp::page_client()
 }
 
 async fn got(response: reqwest::Response) -> Got {

@@ -6,26 +6,13 @@
 //! one reader never reaching another's loans, and the web app manifest.
 
 use chrono::Duration;
-use jieyue_tests::{PASSWORD, Page, TestApp, TwoLibraries, both_backends, scrape_csrf};
+use jieyue_tests::{PASSWORD, Page, TestApp, TwoLibraries, both_backends, page_of, scrape_csrf};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// A client that does not follow redirects (to see where a form sends the browser).
 fn page_client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
-async fn page_of(response: reqwest::Response) -> Page {
-    Page {
-        status: response.status(),
-        headers: response.headers().clone(),
-        html: response.text().await.expect("body"),
-    }
+    TestApp::page_client()
 }
 
 /// `GET path` without a session (redirects not followed).
