@@ -129,6 +129,38 @@ pub fn check_same_origin(parts: &Parts) -> Result<(), PageError> {
     Ok(())
 }
 
+/// A form posted before there is a session (a login form): a same-origin request whose
+/// urlencoded body is parsed; the page's language and the request's headers (for the
+/// cookie's `Secure` flag) come with it.
+pub struct PreSessionForm<T> {
+    /// Language and path.
+    pub web: Web,
+    /// The request's headers.
+    pub headers: HeaderMap,
+    /// The form.
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for PreSessionForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        check_same_origin(&parts)?;
+        let web = Web::from_request_parts(&mut parts, state).await?;
+        let lang = web.lang;
+        let bytes = axum::body::to_bytes(body, FORM_LIMIT)
+            .await
+            .map_err(|_| PageError::BadForm(lang))?;
+        let form = serde_html_form::from_bytes(&bytes).map_err(|_| PageError::BadForm(lang))?;
+        Ok(Self {
+            web,
+            headers: parts.headers,
+            form,
+        })
+    }
+}
+
 /// A console page request by a logged-in staff member.
 #[derive(Debug, Clone)]
 pub struct Console {

@@ -1,7 +1,8 @@
 //! Logging in and out of the console, and changing one's own password.
 
+use crate::http::web::session::PreSessionForm;
 use askama::Template;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jieyue_protocol::api::SecretString;
@@ -10,9 +11,7 @@ use serde::Deserialize;
 use super::see_other;
 use crate::http::AppState;
 use crate::http::extract::ClientAddr;
-use crate::http::web::session::{
-    self, Console, ConsoleForm, STAFF_COOKIE, STAFF_PATH, check_same_origin,
-};
+use crate::http::web::session::{self, Console, ConsoleForm, STAFF_COOKIE, STAFF_PATH};
 use crate::http::web::{Chrome, PageError, Web};
 use crate::service::Error as ServiceError;
 use crate::service::auth::{self, Owner};
@@ -68,19 +67,8 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
-    request: Request,
+    PreSessionForm { web, headers, form }: PreSessionForm<LoginForm>,
 ) -> Result<Response, PageError> {
-    let (mut parts, body) = request.into_parts();
-    check_same_origin(&parts)?;
-    let web =
-        <Web as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &state)
-            .await?;
-    let headers = parts.headers.clone();
-    let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), &state)
-        .await
-        .map_err(|_| PageError::BadForm(web.lang))?;
-    let form: LoginForm =
-        serde_html_form::from_bytes(&bytes).map_err(|_| PageError::BadForm(web.lang))?;
     let next = safe_next(form.next.as_deref());
     match auth::staff_login(&state.ctx, &form.username, &form.password, client).await {
         Ok((issued, _staff)) => {

@@ -1,7 +1,8 @@
 //! Logging in to the reader's app with a library card, and out again.
 
+use crate::http::web::session::PreSessionForm;
 use askama::Template;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use jieyue_protocol::api::SecretString;
@@ -14,8 +15,8 @@ use crate::http::extract::ClientAddr;
 use crate::http::web::reader_session::{
     READER_COOKIE, READER_HOME, READER_PATH, ReaderChrome, ReaderError, ReaderForm, safe_next,
 };
-use crate::http::web::session::{self, check_same_origin};
-use crate::http::web::{Chrome, PageError, Web};
+use crate::http::web::session;
+use crate::http::web::{Chrome, Web};
 use crate::service::Error as ServiceError;
 use crate::service::{auth, libraries};
 
@@ -90,17 +91,8 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
-    request: Request,
+    PreSessionForm { web, headers, form }: PreSessionForm<LoginForm>,
 ) -> Result<Response, ReaderError> {
-    let (mut parts, body) = request.into_parts();
-    check_same_origin(&parts)?;
-    let web = Web::from_request_parts(&mut parts, &state).await?;
-    let headers = parts.headers.clone();
-    let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), &state)
-        .await
-        .map_err(|_| PageError::BadForm(web.lang))?;
-    let form: LoginForm =
-        serde_html_form::from_bytes(&bytes).map_err(|_| PageError::BadForm(web.lang))?;
     let next = safe_next(form.next.as_deref());
     let result = auth::patron_login(
         &state.ctx,
