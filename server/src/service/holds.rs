@@ -165,6 +165,12 @@ async fn own_hold(ctx: &Ctx, patron: &Patron, id: HoldId) -> Result<Hold> {
 /// A reader cancels a hold; a reserved copy goes to the next in line.
 pub async fn cancel(ctx: &Ctx, patron: &Patron, id: HoldId) -> Result<()> {
     let hold = own_hold(ctx, patron, id).await?;
+    end_hold(ctx, &hold, Actor::Patron(patron.id)).await
+}
+
+/// Cancels `hold` for `actor` in one transaction; a copy reserved for it is freed and
+/// handed on to the next in line.
+async fn end_hold(ctx: &Ctx, hold: &Hold, actor: Actor) -> Result<()> {
     let now = ctx.clock.now();
     let txn = ctx.db.begin_write().await?;
     if !holds::transition(&txn, hold.id, HoldMove::Cancel, None, now).await? {
@@ -176,7 +182,7 @@ pub async fn cancel(ctx: &Ctx, patron: &Patron, id: HoldId) -> Result<()> {
         lots::release_copy(&txn, lot, now).await?;
         copy_freed::record(&txn, hold.title_id, now).await?;
     }
-    record(&txn, Actor::Patron(patron.id), &hold, "hold.cancel", now).await?;
+    record(&txn, actor, hold, "hold.cancel", now).await?;
     txn.commit().await?;
     ctx.copies_freed().await;
     Ok(())
@@ -497,20 +503,7 @@ pub async fn cancel_by_staff(ctx: &Ctx, actor: &crate::domain::Staff, id: HoldId
         .await?
         .filter(|h| actor.scope().contains(h.library_id))
         .ok_or(Error::NotFound("hold"))?;
-    let now = ctx.clock.now();
-    let txn = ctx.db.begin_write().await?;
-    if !holds::transition(&txn, hold.id, HoldMove::Cancel, None, now).await? {
-        return Err(Error::NotFound("open hold"));
-    }
-    if hold.state == HoldState::Ready
-        && let Some(lot) = hold.lot_id
-    {
-        lots::release_copy(&txn, lot, now).await?;
-        copy_freed::record(&txn, hold.title_id, now).await?;
-    }
-    record(&txn, Actor::Staff(actor.id), &hold, "hold.cancel", now).await?;
-    txn.commit().await?;
-    ctx.copies_freed().await;
+    end_hold(ctx, &hold, Actor::Staff(actor.id)).await?;
     Ok(hold)
 }
 
