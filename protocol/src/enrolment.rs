@@ -90,7 +90,7 @@ impl std::fmt::Debug for ClientEnrolment {
     }
 }
 
-fn public_of(private: &EphemeralPrivateKey) -> Result<[u8; 32], EnrolmentError> {
+pub(crate) fn public_of(private: &EphemeralPrivateKey) -> Result<[u8; 32], EnrolmentError> {
     private
         .compute_public_key()
         .map_err(|_| EnrolmentError::PublicKey)?

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod crypto;
+pub mod distribution;
 pub mod encoding;
 pub mod enrolment;
 pub mod jws;
@@ -18,6 +19,6 @@ mod tamper_tests;
 mod vectors;
 
 pub use crypto::{
-    ContentKey, DeviceKey, KeyError, KeyId, KeySet, MasterKey, MasterKeyRing, PublicKey, SealedKey,
-    SigningKey,
+    ContentKey, DeviceKey, KeyError, KeyId, KeySet, MasterKey, MasterKeyRing, PeerKey, PublicKey,
+    SealedKey, SigningKey,
 };

@@ -17,7 +17,7 @@ mod secret;
 mod signing;
 
 pub use master::{MasterKey, MasterKeyRing, SealedKey};
-pub use secret::{ContentKey, DeviceKey};
+pub use secret::{ContentKey, DeviceKey, PeerKey};
 pub use signing::{KeyId, KeySet, PublicKey, SigningKey};
 
 /// Why a key could not be made, read or used.

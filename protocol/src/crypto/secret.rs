@@ -61,6 +61,11 @@ secret_key!(
     ContentKey
 );
 secret_key!(
+    /// A peer key: agreed when a member server enrols with a hub; seals the content keys
+    /// in the key envelopes the hub makes for that member.
+    PeerKey
+);
+secret_key!(
     /// A device key: agreed at enrolment between the server and one device; wraps the
     /// content keys in that device's licences.
     DeviceKey
