@@ -40,6 +40,36 @@ pub struct BlobStream {
     pub body: BoxStream<'static, Result<Bytes, object_store::Error>>,
 }
 
+/// An object being written (see [`Blobs::writer`]).
+pub struct BlobWriter(WriteMultipart);
+
+impl std::fmt::Debug for BlobWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BlobWriter")
+    }
+}
+
+impl BlobWriter {
+    /// Appends `bytes` (waits while too many parts are in flight).
+    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), BlobError> {
+        self.0.wait_for_capacity(4).await?;
+        self.0.write(bytes);
+        Ok(())
+    }
+
+    /// Completes the object.
+    pub async fn finish(self) -> Result<(), BlobError> {
+        self.0.finish().await?;
+        Ok(())
+    }
+
+    /// Abandons the object (nothing appears under its key).
+    pub async fn abort(self) -> Result<(), BlobError> {
+        self.0.abort().await?;
+        Ok(())
+    }
+}
+
 /// The object store.
 #[derive(Clone, Debug)]
 pub struct Blobs {
@@ -100,6 +130,20 @@ impl Blobs {
     fn path(key: &str) -> Result<ObjectPath, BlobError> {
         ObjectPath::parse(key)
             .map_err(|e| BlobError::Config(format!("bad object key {key:?}: {e}")))
+    }
+
+    /// A streaming writer for `key`: the object appears only when [`BlobWriter::finish`]
+    /// succeeds (a local store renames its staging file; S3 completes the upload).
+    pub async fn writer(&self, key: &str) -> Result<BlobWriter, BlobError> {
+        let upload = self.store.put_multipart(&Self::path(key)?).await?;
+        Ok(BlobWriter(WriteMultipart::new_with_chunk_size(
+            upload, PART,
+        )))
+    }
+
+    /// The directory of a local store (to check its free space), if local.
+    pub fn local_root(&self) -> Option<&Path> {
+        self.local_root.as_deref()
     }
 
     /// Stores the file at `file` as `key`, streaming it in parts.

@@ -56,6 +56,13 @@ pub struct Config {
     /// the pages and in reports.
     #[serde(default = "default_local_utc_offset")]
     pub local_utc_offset: String,
+    /// On a member server: how often to pull new collection versions from its hubs and
+    /// send usage back, in minutes (0: never; `jieyue collection pull` still works).
+    #[serde(default = "default_distribution_pull_minutes")]
+    pub distribution_pull_minutes: u64,
+    /// Bytes per second the scheduled pull may use (0: no limit).
+    #[serde(default)]
+    pub distribution_pull_rate: u64,
     /// Login sessions and lock-out.
     pub auth: AuthConfig,
     /// Argon2id cost parameters for new password hashes.
@@ -102,6 +109,10 @@ pub struct AuthConfig {
     pub trust_forwarded_for: bool,
 }
 
+fn default_distribution_pull_minutes() -> u64 {
+    360
+}
+
 fn default_local_utc_offset() -> String {
     "+08:00".to_owned()
 }
@@ -143,6 +154,8 @@ impl Default for Config {
             search_sync_interval_ms: 5000,
             notification_webhook_url: None,
             local_utc_offset: default_local_utc_offset(),
+            distribution_pull_minutes: default_distribution_pull_minutes(),
+            distribution_pull_rate: 0,
             auth: AuthConfig {
                 patron_session_days: 30,
                 staff_session_hours: 12,

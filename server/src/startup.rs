@@ -64,6 +64,8 @@ pub struct Application {
     max_body_bytes: usize,
     max_upload_bytes: usize,
     search_sync_interval: std::time::Duration,
+    /// How often a member pulls from its hubs (`None`: never), and at what rate.
+    distribution_pull: (Option<std::time::Duration>, Option<u64>),
     bootstrap: Option<Bootstrap>,
 }
 
@@ -191,6 +193,14 @@ impl Application {
             state,
             max_body_bytes: config.max_body_bytes,
             max_upload_bytes: config.max_upload_bytes,
+            distribution_pull: (
+                (config.distribution_pull_minutes > 0).then(|| {
+                    std::time::Duration::from_secs(
+                        config.distribution_pull_minutes.saturating_mul(60),
+                    )
+                }),
+                (config.distribution_pull_rate > 0).then_some(config.distribution_pull_rate),
+            ),
             search_sync_interval: std::time::Duration::from_millis(
                 config.search_sync_interval_ms.max(10),
             ),
@@ -280,8 +290,20 @@ impl Application {
                 }
             }
         });
+        // A member pulls new collection versions from its hubs and sends usage back.
+        let pull_ctx = self.state.ctx.clone();
+        let (pull_every, pull_rate) = self.distribution_pull;
+        let pull = tokio::spawn(async move {
+            let Some(every) = pull_every else {
+                return;
+            };
+            loop {
+                tokio::time::sleep(every).await;
+                service::distribution::scheduled_pull(&pull_ctx, pull_rate).await;
+            }
+        });
         // The jobs stop with the server, even when this future is dropped mid-way.
-        let _jobs = AbortOnDrop(sync);
+        let _jobs = (AbortOnDrop(sync), AbortOnDrop(pull));
         let router = http::router(self.state, self.max_body_bytes, self.max_upload_bytes);
         let result = axum::serve(
             self.listener,

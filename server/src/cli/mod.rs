@@ -1,5 +1,6 @@
 //! The `jieyue` command line.
 
+pub mod distribution;
 pub mod ingest;
 
 use std::path::PathBuf;
@@ -60,6 +61,19 @@ pub enum Command {
     Reindex,
     /// Print the configuration in force (secrets omitted) and exit.
     Config,
+    /// Hubs and members: enrol with a hub, invite a member, list them.
+    Peer {
+        /// What to do.
+        #[command(subcommand)]
+        action: distribution::PeerAction,
+    },
+    /// Collections a hub distributes: create, publish, export to a disk, import from one,
+    /// pull over the network, send usage back.
+    Collection {
+        /// What to do.
+        #[command(subcommand)]
+        action: distribution::CollectionAction,
+    },
     /// Manage the issuer signing keys and master keys.
     Keys {
         /// What to do with the keys.
@@ -115,6 +129,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(config, None).await
         }
         Command::Keys { action } => keys(&config, action),
+        Command::Peer { action } => distribution::peer(&config, action).await,
+        Command::Collection { action } => distribution::collection(&config, action).await,
         Command::Demo { data_dir, books } => {
             // The demo never touches the configured data unless pointed at it.
             if config

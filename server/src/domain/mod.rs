@@ -4,6 +4,7 @@
 
 mod calendar;
 mod device;
+pub mod distribution;
 mod hold;
 mod ids;
 mod lending;

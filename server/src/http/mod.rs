@@ -25,7 +25,7 @@ use crate::service::Ctx;
 use problem::ApiError;
 use routes::{
     admin_lending, admin_libraries, admin_patrons, admin_reports, admin_staff, admin_titles,
-    catalog, lending, opds, ops, reader, staff_auth,
+    catalog, distribution, lending, opds, ops, reader, staff_auth,
 };
 
 /// What every handler can reach.
@@ -53,6 +53,7 @@ pub struct AppState {
         (name = "lending", description = "Readers: devices, loans, licences, status documents"),
         (name = "opds", description = "The OPDS 2.0 catalog"),
         (name = "admin", description = "Library administration, scoped to the staff member's library"),
+        (name = "distribution", description = "Hub and member servers: collections, bundles, key envelopes, usage"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]
@@ -112,6 +113,25 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_reports::loans))
         .routes(routes!(admin_reports::shared_usage))
         .routes(routes!(admin_reports::holds_without_copies))
+        .routes(routes!(distribution::members, distribution::invite))
+        .routes(routes!(distribution::suspend))
+        .routes(routes!(distribution::resume))
+        .routes(routes!(distribution::remove))
+        .routes(routes!(distribution::hubs, distribution::join))
+        .routes(routes!(
+            distribution::collections,
+            distribution::create_collection
+        ))
+        .routes(routes!(distribution::set_titles))
+        .routes(routes!(distribution::publish))
+        .routes(routes!(distribution::installed))
+        .routes(routes!(distribution::usage_report))
+        .routes(routes!(distribution::enrol))
+        .routes(routes!(distribution::offered))
+        .routes(routes!(distribution::manifest))
+        .routes(routes!(distribution::envelope))
+        .routes(routes!(distribution::object))
+        .routes(routes!(distribution::receive_usage))
         .routes(routes!(opds::root))
         .routes(routes!(opds::publications))
         .routes(routes!(opds::search))

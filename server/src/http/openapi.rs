@@ -7,7 +7,7 @@
 
 use utoipa::Modify;
 use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
 /// Registers the bearer scheme and adds the common answers to every operation.
@@ -19,6 +19,14 @@ impl Modify for CommonAnswers {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        // Member servers: `Authorization: JieyuePeer <jieyue-peer-auth+jws>`.
+        components.add_security_scheme(
+            "peer",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "JieyuePeer <token>: a jieyue-peer-auth+jws signed by an enrolled member's identity key",
+            ))),
         );
         for item in openapi.paths.paths.values_mut() {
             let operations = [

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cache;
 pub mod catalogue;
 pub mod devices;
+pub mod distribution;
 pub mod holds;
 pub mod ingest;
 pub mod lending;

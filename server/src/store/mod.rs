@@ -15,6 +15,7 @@ pub mod borrow;
 mod convert;
 pub mod copy_freed;
 pub mod devices;
+pub mod distribution;
 pub mod entity;
 pub mod holds;
 pub mod libraries;

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod distribution;
 mod layout;
 mod offline;
 mod reading;

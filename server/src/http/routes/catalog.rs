@@ -384,19 +384,53 @@ pub async fn package(
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     let title = catalogue::get_public(&state.ctx, TitleId(id)).await?;
-    let etag = format!("\"{}\"", title.package_sha256);
-    let size = title.package_size;
+    serve_object(
+        &state.ctx,
+        &headers,
+        Stored {
+            key: &title.package_key,
+            size: title.package_size,
+            sha256: &title.package_sha256,
+            content_type: "application/epub+zip",
+            cache_control: "public, max-age=3600",
+        },
+    )
+    .await
+}
+
+/// A stored object to serve: where it is, its size and digest (the ETag), and headers.
+pub(crate) struct Stored<'a> {
+    /// Object key.
+    pub key: &'a str,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 hex (the ETag).
+    pub sha256: &'a str,
+    /// `Content-Type`.
+    pub content_type: &'static str,
+    /// `Cache-Control`.
+    pub cache_control: &'static str,
+}
+
+/// Serves a stored object with `Range` (one range), `If-None-Match` and `If-Range`.
+pub(crate) async fn serve_object(
+    ctx: &crate::service::Ctx,
+    headers: &HeaderMap,
+    object: Stored<'_>,
+) -> Result<Response, ApiError> {
+    let etag = format!("\"{}\"", object.sha256);
+    let size = object.size;
     let common = |h: &mut HeaderMap| {
         if let Ok(value) = HeaderValue::from_str(&etag) {
             h.insert(header::ETAG, value);
         }
         h.insert(
             header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=3600"),
+            HeaderValue::from_static(object.cache_control),
         );
         h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     };
-    if etag_matches(&headers, &etag) {
+    if etag_matches(headers, &etag) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         common(response.headers_mut());
         return Ok(response);
@@ -417,7 +451,7 @@ pub async fn package(
             let mut response = ApiError::new(
                 ProblemType::MalformedRequest,
                 StatusCode::RANGE_NOT_SATISFIABLE,
-                format!("the package has {size} bytes"),
+                format!("the object has {size} bytes"),
             )
             .into_response();
             if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
@@ -428,11 +462,10 @@ pub async fn package(
         RangeRequest::Partial(range) => Some(range),
         RangeRequest::Full => None,
     };
-    let stream = state
-        .ctx
+    let stream = ctx
         .catalogue
         .blobs
-        .get_stream(&title.package_key, range.clone())
+        .get_stream(object.key, range.clone())
         .await
         .map_err(crate::service::Error::from)?;
     let served = stream.range.clone();
@@ -441,7 +474,7 @@ pub async fn package(
     common(h);
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/epub+zip"),
+        HeaderValue::from_static(object.content_type),
     );
     if let Ok(value) = HeaderValue::from_str(&(served.end - served.start).to_string()) {
         h.insert(header::CONTENT_LENGTH, value);

@@ -7,6 +7,7 @@ pub mod admin_reports;
 pub mod admin_staff;
 pub mod admin_titles;
 pub mod catalog;
+pub mod distribution;
 pub mod lending;
 pub mod opds;
 pub mod ops;

@@ -3,6 +3,7 @@
 
 pub mod audit_event;
 pub mod catalogue_change;
+pub mod distribution;
 pub mod lending;
 pub mod library;
 pub mod patron;
