@@ -34,7 +34,7 @@ impl MigrationTrait for Migration {
                     .col(json_null(Peers::IdentityKeys))
                     .col(text_null(Peers::PeerKeySealed))
                     .col(string_null(Peers::BaseUrl))
-                    .col(string_null(Peers::CodeHash))
+                    .col(string_null(Peers::CodeSealed))
                     .col(uuid_null(Peers::MyId))
                     .col(
                         string_len(Peers::Status, 16).check(Expr::col(Peers::Status).is_in([
@@ -278,7 +278,7 @@ enum Peers {
     IdentityKeys,
     PeerKeySealed,
     BaseUrl,
-    CodeHash,
+    CodeSealed,
     MyId,
     Status,
     CreatedAt,

@@ -3,9 +3,11 @@
 //!
 //! - **Peer enrolment**: a member enrols with a hub as a device does (an X25519 exchange
 //!   answered by a signed reply), with two additions: the request is signed by the
-//!   member's identity key (the hub pins it) and carries a one-time code the hub's admin
-//!   gave the member's admin; the reply proves the hub knows that code (HMAC), which
-//!   authenticates the hub keys the member then pins.
+//!   member's identity key (the hub pins it) and proves, by an HMAC keyed with the
+//!   one-time code the hub's admin gave the member's admin, that the member holds the
+//!   code; the reply proves the same of the hub. The code itself never travels, so a
+//!   listener learns nothing and a man in the middle can complete neither half; the
+//!   proven reply authenticates the hub keys the member then pins.
 //!   Peer key = HKDF-SHA256(salt = member id, IKM = X25519 secret,
 //!   info = `"jieyue/peer-key/v1"` ‖ member public ‖ hub public).
 //! - **Manifest** ([`Manifest`], JWS `typ` [`MANIFEST_TYPE`]): one collection version,
@@ -43,13 +45,14 @@ pub const USAGE_TYPE: &str = "jieyue-usage+jws";
 pub const PEER_AUTH_TYPE: &str = "jieyue-peer-auth+jws";
 /// HKDF info label of peer keys.
 pub const PEER_KEY_INFO: &[u8] = b"jieyue/peer-key/v1";
-/// Longest manifest, envelope or usage report accepted (64 MiB: a manifest of
-/// 100,000 titles).
+/// Longest manifest, envelope or usage report accepted (64 MiB: a manifest of some
+/// 70,000 titles with covers).
 pub const MAX_DOCUMENT_LEN: usize = 64 * 1024 * 1024;
 /// How long a peer authorisation token is valid.
 pub const PEER_AUTH_SECONDS: i64 = 300;
 
 const PROOF_LABEL: &[u8] = b"jieyue/peer-proof/v1";
+const REQUEST_PROOF_LABEL: &[u8] = b"jieyue/peer-request-proof/v1";
 const ENVELOPE_LABEL: &[u8] = b"jieyue/envelope/v1";
 
 /// Why a distribution document was refused.
@@ -79,8 +82,8 @@ pub enum DistributionError {
     /// The envelope or reply was made for another member, collection or request.
     #[error("made for another {0}")]
     Mismatch(&'static str),
-    /// The hub does not know the enrolment code, or proved nothing.
-    #[error("the hub's reply does not prove it knows the enrolment code")]
+    /// The other side does not know the enrolment code.
+    #[error("the other side does not prove it knows the enrolment code")]
     Proof,
     /// A public key is not a valid X25519 point.
     #[error("invalid public key")]
@@ -121,8 +124,9 @@ pub struct PeerRequest {
     /// The member's ephemeral X25519 public key.
     #[serde(with = "crate::encoding::b64_array")]
     pub client_public_key: [u8; 32],
-    /// The one-time code the hub's admin issued.
-    pub code: String,
+    /// HMAC-SHA256 under the one-time code of the member id, the X25519 key and the
+    /// identity key id (the code itself is never sent).
+    pub proof: String,
     /// When the request was made.
     pub issued_at: DateTime<Utc>,
 }
@@ -149,19 +153,42 @@ pub struct PeerReply {
     pub issued_at: DateTime<Utc>,
 }
 
-fn proof(code: &str, member_id: Uuid, client: &[u8; 32], server: &[u8; 32], kid: &str) -> String {
+fn mac(code: &str, parts: &[&[u8]]) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA256, code.as_bytes());
     let mut ctx = hmac::Context::with_key(&key);
-    for part in [
-        PROOF_LABEL,
-        member_id.as_bytes(),
-        client,
-        server,
-        kid.as_bytes(),
-    ] {
+    for part in parts {
         ctx.update(part);
     }
     b64(ctx.sign())
+}
+
+fn proof(code: &str, member_id: Uuid, client: &[u8; 32], server: &[u8; 32], kid: &str) -> String {
+    mac(
+        code,
+        &[
+            PROOF_LABEL,
+            member_id.as_bytes(),
+            client,
+            server,
+            kid.as_bytes(),
+        ],
+    )
+}
+
+fn request_proof(code: &str, member_id: Uuid, client: &[u8; 32], identity: &PublicKey) -> String {
+    mac(
+        code,
+        &[
+            REQUEST_PROOF_LABEL,
+            member_id.as_bytes(),
+            client,
+            identity.key_id().as_str().as_bytes(),
+        ],
+    )
+}
+
+fn same(a: &str, b: &str) -> bool {
+    bool::from(subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()))
 }
 
 fn derive_peer_key(
@@ -189,6 +216,7 @@ fn x25519_public(private: &EphemeralPrivateKey) -> Result<[u8; 32], Distribution
 pub struct MemberEnrolment {
     private: EphemeralPrivateKey,
     request: PeerRequest,
+    code: zeroize::Zeroizing<String>,
 }
 
 impl std::fmt::Debug for MemberEnrolment {
@@ -210,16 +238,25 @@ impl MemberEnrolment {
     ) -> Result<(Self, String), DistributionError> {
         let rng = ring::rand::SystemRandom::new();
         let private = EphemeralPrivateKey::generate(&X25519, &rng).map_err(|_| KeyError::Random)?;
+        let client_public_key = x25519_public(&private)?;
         let request = PeerRequest {
             member_id,
             name: name.to_owned(),
             identity_key: identity.public_key().clone(),
-            client_public_key: x25519_public(&private)?,
-            code: code.to_owned(),
+            client_public_key,
+            proof: request_proof(code, member_id, &client_public_key, identity.public_key()),
             issued_at: now,
         };
         let token = jws::sign(PEER_REQUEST_TYPE, &request, identity)?;
-        Ok((Self { private, request }, token))
+        let code = zeroize::Zeroizing::new(code.to_owned());
+        Ok((
+            Self {
+                private,
+                request,
+                code,
+            },
+            token,
+        ))
     }
 
     /// Checks the hub's reply against the hub keys it came with and the code, and
@@ -237,16 +274,13 @@ impl MemberEnrolment {
             return Err(DistributionError::Mismatch("request"));
         }
         let expected = proof(
-            &self.request.code,
+            &self.code,
             reply.member_id,
             &reply.client_public_key,
             &reply.server_public_key,
             &kid,
         );
-        if !bool::from(subtle::ConstantTimeEq::ct_eq(
-            expected.as_bytes(),
-            reply.proof.as_bytes(),
-        )) {
+        if !same(&expected, &reply.proof) {
             return Err(DistributionError::Proof);
         }
         let key = derive_peer_key(
@@ -276,9 +310,22 @@ pub fn verify_peer_request(token: &str) -> Result<PeerRequest, DistributionError
     Ok(request)
 }
 
-/// The hub's half: answers a verified request whose code it has checked.
+/// Whether the request proves knowledge of `code` (the one the hub issued for its
+/// member id).
+pub fn request_proves(request: &PeerRequest, code: &str) -> bool {
+    let expected = request_proof(
+        code,
+        request.member_id,
+        &request.client_public_key,
+        &request.identity_key,
+    );
+    same(&expected, &request.proof)
+}
+
+/// The hub's half: answers a request that [`request_proves`] the code, proving the same.
 pub fn respond_peer(
     request: &PeerRequest,
+    code: &str,
     hub_id: Uuid,
     hub_name: &str,
     issuer: &SigningKey,
@@ -301,7 +348,7 @@ pub fn respond_peer(
         client_public_key: request.client_public_key,
         server_public_key: server_public,
         proof: proof(
-            &request.code,
+            code,
             request.member_id,
             &request.client_public_key,
             &server_public,
@@ -591,7 +638,8 @@ impl Envelope {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UsageEntry {
-    /// The member's sequence number (increasing, no gaps).
+    /// The member's sequence number (increasing; shared by all its hubs, so one hub
+    /// may see gaps).
     pub seq: u64,
     /// The title.
     pub title_id: Uuid,
@@ -712,11 +760,15 @@ mod tests {
         let identity = SigningKey::from_seed(&[2; 32]).expect("key");
         let (enrolment, token) =
             MemberEnrolment::start(member, "淳安县图书馆", &identity, code_member, now())?;
-        let mut request = verify_peer_request(&token)?;
+        let request = verify_peer_request(&token)?;
         assert_eq!(request.identity_key, *identity.public_key());
-        request.code = code_hub.to_owned();
+        assert!(!token.contains(code_member), "the code never travels");
+        if !request_proves(&request, code_hub) {
+            return Err(DistributionError::Proof);
+        }
         let hub = hub_key();
-        let (reply, hub_side) = respond_peer(&request, Uuid::nil(), "浙江省图书馆", &hub, now())?;
+        let (reply, hub_side) =
+            respond_peer(&request, code_hub, Uuid::nil(), "浙江省图书馆", &hub, now())?;
         let (member_side, _) =
             enrolment.finish(&reply, &KeySet::new([hub.public_key().clone()]))?;
         Ok((member_side, hub_side))
@@ -729,9 +781,24 @@ mod tests {
     }
 
     #[test]
-    fn a_hub_that_does_not_know_the_code_is_refused() {
+    fn a_member_or_hub_that_does_not_know_the_code_is_refused() {
         assert_eq!(
             enrol(Uuid::now_v7(), "code-1", "guess").err(),
+            Some(DistributionError::Proof)
+        );
+        // A hub that skips the check still cannot make a reply the member accepts.
+        let identity = SigningKey::from_seed(&[2; 32]).expect("key");
+        let member = Uuid::now_v7();
+        let (enrolment, token) =
+            MemberEnrolment::start(member, "x", &identity, "real-code", now()).expect("start");
+        let request = verify_peer_request(&token).expect("request");
+        let hub = hub_key();
+        let (reply, _) =
+            respond_peer(&request, "guessed", Uuid::nil(), "h", &hub, now()).expect("reply");
+        assert_eq!(
+            enrolment
+                .finish(&reply, &KeySet::new([hub.public_key().clone()]))
+                .err(),
             Some(DistributionError::Proof)
         );
     }

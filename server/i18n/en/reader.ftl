@@ -70,6 +70,7 @@ reader-title-copies-total = { $count ->
    *[other] { $count } copies
 }
 reader-title-copies-available = { $count } available
+reader-title-copies-unlimited = No limit: everyone can borrow at once
 reader-title-holds = { $count ->
     [one] 1 hold
    *[other] { $count } holds

@@ -55,6 +55,7 @@ reader-title-copies = 复本
 reader-title-holds-label = 预约
 reader-title-copies-total = 共 { $count } 册
 reader-title-copies-available = 可借 { $count } 册
+reader-title-copies-unlimited = 不限复本，可随时借阅
 reader-title-holds = { $count } 人预约
 reader-title-pick-library = 选择图书馆，查看能否借阅
 reader-title-show-copies = 查看

@@ -311,15 +311,24 @@ pub async fn collection(config: &Config, action: CollectionAction) -> anyhow::Re
             let bar = bar(quiet);
             let result = bundle::pull(&ctx, InstallOptions { limit_rate }, &reporter(&bar)).await;
             bar.finish_and_clear();
-            let done = result?;
-            if done.is_empty() {
+            let report = result?;
+            if report.installed.is_empty() && report.failed.is_empty() {
                 println!("Every collection is up to date.");
             }
-            for summary in &done {
+            for summary in &report.installed {
                 print_install(summary);
             }
             for (hub, acked) in usage::send(&ctx).await? {
                 println!("Usage sent to {hub}: it holds entries up to {acked}.");
+            }
+            if !report.failed.is_empty() {
+                for (what, err) in &report.failed {
+                    println!("  FAILED {what}: {err}");
+                }
+                anyhow::bail!(
+                    "{} collection(s) or hub(s) failed; rerun to resume",
+                    report.failed.len()
+                );
             }
         }
         CollectionAction::UsageSend { to: Some(dir) } => {

@@ -84,8 +84,9 @@ pub struct Peer {
     pub peer_key_sealed: Option<String>,
     /// A hub's address (`https://hub.example/`).
     pub base_url: Option<String>,
-    /// SHA-256 of an invited member's enrolment code.
-    pub code_hash: Option<String>,
+    /// An invited member's enrolment code, sealed under the master key (the hub needs
+    /// the code itself to check the member's proof and prove its own).
+    pub code_sealed: Option<String>,
     /// This server's id at that hub (hubs only).
     pub my_id: Option<Uuid>,
     /// Status.

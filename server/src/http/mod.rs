@@ -131,7 +131,6 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(distribution::manifest))
         .routes(routes!(distribution::envelope))
         .routes(routes!(distribution::object))
-        .routes(routes!(distribution::receive_usage))
         .routes(routes!(opds::root))
         .routes(routes!(opds::publications))
         .routes(routes!(opds::search))
@@ -143,6 +142,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut document = documented_routes()
         .routes(routes!(admin_titles::upload))
         .routes(routes!(admin_titles::replace_cover))
+        .routes(routes!(distribution::receive_usage))
         .split_for_parts()
         .1;
     utoipa::Modify::modify(&openapi::CommonAnswers, &mut document);
@@ -172,6 +172,10 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::internal().into_response()
 }
 
+/// Largest usage report a member may send (a report holds at most 2,000 entries of
+/// some 200 bytes; room to spare).
+const USAGE_REPORT_BYTES: usize = 8 * 1024 * 1024;
+
 /// The whole application router.
 pub fn router(state: AppState, max_body_bytes: usize, max_upload_bytes: usize) -> Router {
     let uploads = OpenApiRouter::new()
@@ -184,9 +188,14 @@ pub fn router(state: AppState, max_body_bytes: usize, max_upload_bytes: usize) -
     let covers = OpenApiRouter::new()
         .routes(routes!(admin_titles::replace_cover))
         .layer(DefaultBodyLimit::max(cover_limit));
+    // A usage report from a member that was offline for weeks is larger than a form.
+    let usage = OpenApiRouter::new()
+        .routes(routes!(distribution::receive_usage))
+        .layer(DefaultBodyLimit::max(USAGE_REPORT_BYTES));
     let (router, _) = documented_routes()
         .merge(uploads)
         .merge(covers)
+        .merge(usage)
         .split_for_parts();
     router
         .merge(web::routes(max_upload_bytes))

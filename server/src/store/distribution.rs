@@ -86,7 +86,7 @@ fn peer_of(m: peer::Model) -> Result<Peer> {
         },
         peer_key_sealed: m.peer_key_sealed,
         base_url: m.base_url,
-        code_hash: m.code_hash,
+        code_sealed: m.code_sealed,
         my_id: m.my_id,
         status: PeerStatus::parse(&m.status)
             .ok_or_else(|| corrupt("peers", format!("status {}", m.status)))?,
@@ -109,7 +109,7 @@ fn peer_model(p: &Peer) -> Result<peer::ActiveModel> {
         identity_keys: Set(keys),
         peer_key_sealed: Set(p.peer_key_sealed.clone()),
         base_url: Set(p.base_url.clone()),
-        code_hash: Set(p.code_hash.clone()),
+        code_sealed: Set(p.code_sealed.clone()),
         my_id: Set(p.my_id),
         status: Set(p.status.as_str().to_owned()),
         created_at: Set(p.created_at),
@@ -133,7 +133,7 @@ pub async fn update_peer(conn: &impl ConnectionTrait, p: &Peer) -> Result<()> {
 pub async fn complete_enrolment(
     conn: &impl ConnectionTrait,
     p: &Peer,
-    code_hash: &str,
+    code_sealed: &str,
 ) -> Result<bool> {
     use peer::Column as C;
     let keys =
@@ -144,12 +144,12 @@ pub async fn complete_enrolment(
             C::PeerKeySealed,
             Expr::val(p.peer_key_sealed.clone()).into(),
         )
-        .col_expr(C::CodeHash, Expr::val(Option::<String>::None).into())
+        .col_expr(C::CodeSealed, Expr::val(Option::<String>::None).into())
         .col_expr(C::Status, Expr::val(PeerStatus::Active.as_str()).into())
         .col_expr(C::EnrolledAt, Expr::val(p.enrolled_at).into())
         .filter(C::Id.eq(p.id))
         .filter(C::Status.eq(PeerStatus::Invited.as_str()))
-        .filter(C::CodeHash.eq(code_hash))
+        .filter(C::CodeSealed.eq(code_sealed))
         .exec(conn)
         .await?;
     Ok(done.rows_affected == 1)
@@ -583,6 +583,19 @@ async fn save_cursor(
     .insert(conn)
     .await?;
     Ok(())
+}
+
+/// Starts a hub's usage log on `first_day` unless it has started already: days from
+/// then on are rolled up.
+pub async fn start_usage_log(
+    conn: &impl ConnectionTrait,
+    hub_id: Uuid,
+    first_day: NaiveDate,
+) -> Result<()> {
+    match usage_cursor(conn, hub_id).await? {
+        (Some(_), _) => Ok(()),
+        (None, acked) => save_cursor(conn, hub_id, first_day.pred_opt(), acked).await,
+    }
 }
 
 /// Appends one day's counts per title and moves the cursor past that day.

@@ -175,6 +175,13 @@ impl Limiter {
 
     async fn take(&mut self, n: usize) {
         let Some(rate) = self.rate else { return };
+        // Time spent elsewhere (hashing into the store, waiting for the hub) is not
+        // credit to burst with later: keep at most one second of it.
+        let earned = self.start.elapsed().as_secs_f64() * rate as f64;
+        if earned > self.sent as f64 + rate as f64 {
+            self.start = Instant::now();
+            self.sent = 0;
+        }
         self.sent += n as u64;
         let due = StdDuration::from_secs_f64(self.sent as f64 / rate as f64);
         let elapsed = self.start.elapsed();
@@ -250,6 +257,14 @@ pub async fn export(
     tokio::fs::create_dir_all(dir.join("objects"))
         .await
         .map_err(io(dir))?;
+    // Over an older bundle, the old manifest goes first: an interrupted export then
+    // leaves a directory import calls "not a bundle", never one version's manifest with
+    // another's envelopes.
+    match tokio::fs::remove_file(dir.join(MANIFEST_FILE)).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(dir)(e)),
+    }
     let mut needed = Vec::new();
     let mut present = 0;
     for object in &manifest.objects {
@@ -276,12 +291,22 @@ pub async fn export(
     tokio::fs::create_dir_all(&envelope_dir)
         .await
         .map_err(io(&envelope_dir))?;
+    let mut current = HashSet::new();
     for (member, envelope) in &envelopes {
-        write_atomically(
-            &envelope_dir.join(format!("{}.jws", member.id)),
-            envelope.as_bytes(),
-        )
-        .await?;
+        let name = format!("{}.jws", member.id);
+        write_atomically(&envelope_dir.join(&name), envelope.as_bytes()).await?;
+        current.insert(name);
+    }
+    // Envelopes of an earlier export for other members would not open this version.
+    let mut entries = tokio::fs::read_dir(&envelope_dir)
+        .await
+        .map_err(io(&envelope_dir))?;
+    while let Some(entry) = entries.next_entry().await.map_err(io(&envelope_dir))? {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !current.contains(&name) {
+            let path = entry.path();
+            tokio::fs::remove_file(&path).await.map_err(io(&path))?;
+        }
     }
     write_atomically(&dir.join(README_FILE), readme(&manifest).as_bytes()).await?;
     write_atomically(&dir.join(MANIFEST_FILE), token.as_bytes()).await?;
@@ -399,8 +424,9 @@ fn readme(manifest: &Manifest) -> String {
         "借阅 Jieyue collection bundle / 馆藏数据包\n\n\
          {name} ({slug}), version {version}, {titles} titles, {bytes} bytes.\n\
          Valid until {expires} UTC.\n\n\
-         Everything here is encrypted; it opens only on the library servers it was made for.\n\
-         此数据包内容均已加密，只能在指定的成员馆服务器上导入。\n\n\
+         The books are encrypted and open only on the library servers this disk was made for\n\
+         (catalogue records and covers are in clear).\n\
+         书籍内容均已加密，只能在指定的成员馆服务器上使用（书目记录与封面未加密）。\n\n\
          Import: jieyue collection import <this directory>\n\
          导入：jieyue collection import <本目录>\n",
         name = manifest.name,
@@ -575,15 +601,6 @@ async fn install(
         titles: manifest.titles.len(),
         skipped: Vec::new(),
     };
-    if installed
-        .as_ref()
-        .is_some_and(|i| i.version == manifest.version)
-    {
-        summary.up_to_date = true;
-        summary.already = manifest.objects.len();
-        return Ok(summary);
-    }
-
     // The envelope first: a bundle made for another server stops here, having copied
     // nothing.
     let member = hub
@@ -597,6 +614,16 @@ async fn install(
             "collection version",
         )));
     }
+    if installed
+        .as_ref()
+        .is_some_and(|i| i.version == manifest.version)
+    {
+        // Nothing to install; the disk still brings the hub's usage acknowledgement.
+        acknowledge(ctx, hub, envelope.usage_acked).await?;
+        summary.up_to_date = true;
+        summary.already = manifest.objects.len();
+        return Ok(summary);
+    }
     let keys: HashMap<Uuid, ContentKey> = keys.into_iter().collect();
     if let Some(t) = manifest.titles.iter().find(|t| !keys.contains_key(&t.id)) {
         return Err(BundleError::Envelope(DistributionError::Invalid(format!(
@@ -606,9 +633,24 @@ async fn install(
     }
 
     let digests: Vec<String> = manifest.objects.iter().map(|o| o.sha256.clone()).collect();
-    let verified = store::verified_objects(ctx.db.reader(), &digests)
+    let mut verified = store::verified_objects(ctx.db.reader(), &digests)
         .await
         .map_err(Error::from)?;
+    // The journal says what was verified; the store must still hold it (a restored
+    // backup, a replaced disk): anything gone or of the wrong size is copied again.
+    for object in &manifest.objects {
+        if verified.contains(&object.sha256) {
+            let size = ctx.catalogue.blobs.size(&object_path(&object.sha256)).await;
+            if !matches!(size, Ok(n) if n == object.size) {
+                verified.remove(&object.sha256);
+                let txn = ctx.db.begin_write().await.map_err(Error::from)?;
+                store::forget_object(&txn, &object.sha256)
+                    .await
+                    .map_err(Error::from)?;
+                txn.commit().await.map_err(Error::from)?;
+            }
+        }
+    }
     // Catalogue records first: once they are in, errors can name the book.
     let records: HashSet<&str> = manifest.titles.iter().map(|t| t.record.as_str()).collect();
     let mut missing: Vec<&ManifestObject> = manifest
@@ -673,14 +715,19 @@ async fn install(
     progress(Progress::Publishing);
     summary.skipped = publish(ctx, hub, manifest, &keys).await?;
     summary.titles = manifest.titles.len() - summary.skipped.len();
-    if let Some(acked) = envelope.usage_acked {
+    acknowledge(ctx, hub, envelope.usage_acked).await?;
+    Ok(summary)
+}
+
+async fn acknowledge(ctx: &Ctx, hub: &Peer, acked: Option<u64>) -> Result<(), BundleError> {
+    if let Some(acked) = acked {
         let txn = ctx.db.begin_write().await.map_err(Error::from)?;
         store::acknowledge_usage(&txn, hub.id, acked)
             .await
             .map_err(Error::from)?;
         txn.commit().await.map_err(Error::from)?;
     }
-    Ok(summary)
+    Ok(())
 }
 
 fn partial_dir(ctx: &Ctx) -> PathBuf {
@@ -909,9 +956,6 @@ async fn publish(
     {
         return Ok(Vec::new());
     }
-    let before = store::installed_titles(&txn, hub.id)
-        .await
-        .map_err(Error::from)?;
     let mut skipped = Vec::new();
     let mut placed = Vec::new();
     for mut title in records {
@@ -934,7 +978,14 @@ async fn publish(
                 titles::insert(&txn, &title).await.map_err(Error::from)?;
             }
         }
-        if !before.contains(&title.id.0) {
+        // The collection's copies: a shared-pool lot, once per title (a title dropped
+        // from a version and added back keeps the lot it had).
+        let pooled = lots::lots_of_title(&txn, title.id)
+            .await
+            .map_err(Error::from)?
+            .iter()
+            .any(|l| l.owner_library_id.is_none());
+        if !pooled {
             let lot = Lot {
                 id: LotId::new(),
                 title_id: title.id,
@@ -965,6 +1016,10 @@ async fn publish(
     store::set_installed(&txn, &installed, &placed)
         .await
         .map_err(Error::from)?;
+    // Usage is rolled up from the first installation on (kept across versions).
+    store::start_usage_log(&txn, hub.id, ctx.calendar.date_of(now))
+        .await
+        .map_err(Error::from)?;
     audit::record(
         &txn,
         AuditEntry {
@@ -992,49 +1047,82 @@ async fn publish(
     Ok(skipped)
 }
 
+/// What a pull did: the versions installed, and what failed (one hub out of reach or
+/// one bad collection does not stop the others).
+#[derive(Debug, Default)]
+pub struct PullReport {
+    /// Versions installed.
+    pub installed: Vec<InstallSummary>,
+    /// `(hub or collection, why)` for everything that failed.
+    pub failed: Vec<(String, BundleError)>,
+}
+
 /// Pulls the newest version of every collection each enrolled hub offers, downloading
 /// only the objects this server lacks.
 pub async fn pull(
     ctx: &Ctx,
     options: InstallOptions,
     progress: OnProgress<'_>,
-) -> Result<Vec<InstallSummary>, BundleError> {
+) -> Result<PullReport, BundleError> {
     let hubs = store::peers(ctx.db.reader(), PeerRole::Hub)
         .await
         .map_err(Error::from)?;
-    let mut done = Vec::new();
+    let mut report = PullReport::default();
     for hub in hubs.into_iter().filter(|h| h.status == PeerStatus::Active) {
         let (Some(base), Some(member)) = (hub.base_url.as_deref(), hub.my_id) else {
             continue;
         };
         let client = HubClient::new(base, member, hub.id, ctx.keys.clone(), ctx.clock.clone())?;
-        for offered in client.offered().await? {
-            let installed = store::installed(ctx.db.reader(), hub.id, &offered.slug)
-                .await
-                .map_err(Error::from)?;
-            if installed.is_some_and(|i| i.version >= offered.version) {
+        let offered = match client.offered().await {
+            Ok(offered) => offered,
+            Err(err) => {
+                report.failed.push((hub.name.clone(), err.into()));
                 continue;
             }
-            let token = client.manifest(&offered.slug).await?;
-            let (signer, manifest) = verify_manifest(ctx, &token).await?;
-            if signer.id != hub.id || manifest.collection != offered.slug {
-                return Err(BundleError::Manifest(DistributionError::Mismatch("hub")));
+        };
+        for offered in offered {
+            let label = format!("{} / {}", hub.name, offered.slug);
+            match pull_one(ctx, &hub, &client, &offered, options, progress).await {
+                Ok(Some(summary)) => report.installed.push(summary),
+                Ok(None) => {}
+                Err(err) => report.failed.push((label, err)),
             }
-            let envelope = client
-                .envelope(&manifest.collection, manifest.version)
-                .await?;
-            let summary = install(
-                ctx,
-                &hub,
-                &manifest,
-                &envelope,
-                Source::Hub(&client),
-                options,
-                progress,
-            )
-            .await?;
-            done.push(summary);
         }
     }
-    Ok(done)
+    Ok(report)
+}
+
+async fn pull_one(
+    ctx: &Ctx,
+    hub: &Peer,
+    client: &HubClient,
+    offered: &super::hub_client::Offered,
+    options: InstallOptions,
+    progress: OnProgress<'_>,
+) -> Result<Option<InstallSummary>, BundleError> {
+    let installed = store::installed(ctx.db.reader(), hub.id, &offered.slug)
+        .await
+        .map_err(Error::from)?;
+    if installed.is_some_and(|i| i.version >= offered.version) {
+        return Ok(None);
+    }
+    let token = client.manifest(&offered.slug).await?;
+    let (signer, manifest) = verify_manifest(ctx, &token).await?;
+    if signer.id != hub.id || manifest.collection != offered.slug {
+        return Err(BundleError::Manifest(DistributionError::Mismatch("hub")));
+    }
+    let envelope = client
+        .envelope(&manifest.collection, manifest.version)
+        .await?;
+    install(
+        ctx,
+        hub,
+        &manifest,
+        &envelope,
+        Source::Hub(client),
+        options,
+        progress,
+    )
+    .await
+    .map(Some)
 }

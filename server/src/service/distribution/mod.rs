@@ -15,7 +15,7 @@ pub mod usage;
 use chrono::{DateTime, Duration, Utc};
 use jieyue_protocol::distribution::{
     CollectionRights, DistributionError, Envelope, EnvelopeContents, Manifest, MemberEnrolment,
-    PeerAuth, respond_peer, sha256_hex, verify_peer_request,
+    PeerAuth, request_proves, respond_peer, sha256_hex, verify_peer_request,
 };
 use jieyue_protocol::{ContentKey, KeySet, PeerKey, SealedKey};
 use serde_json::json;
@@ -78,6 +78,12 @@ pub async fn server_id(ctx: &Ctx) -> Result<Uuid> {
     let id = store::local_server_id(&txn, ctx.clock.now()).await?;
     txn.commit().await?;
     Ok(id)
+}
+
+fn code_context(member: Uuid) -> Vec<u8> {
+    let mut context = b"jieyue/peer-code/".to_vec();
+    context.extend_from_slice(member.as_bytes());
+    context
 }
 
 fn seal_peer_key(ctx: &Ctx, peer: Uuid, key: &PeerKey) -> Result<String> {
@@ -174,17 +180,24 @@ pub async fn invite_member(
     let mut secret = [0u8; 16];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
         .map_err(|_| Error::Bug("the system random generator failed"))?;
-    let secret = jieyue_protocol::encoding::b64(secret);
+    let id = Uuid::now_v7();
+    let code = zeroize::Zeroizing::new(format!("{id}.{}", jieyue_protocol::encoding::b64(secret)));
+    let sealed_code = ctx
+        .keys
+        .master
+        .seal(code.as_bytes(), &code_context(id))
+        .map_err(Error::internal("sealing the enrolment code"))?
+        .to_text();
     let now = ctx.clock.now();
     let member = Peer {
-        id: Uuid::now_v7(),
+        id,
         role: PeerRole::Member,
         name: name.to_owned(),
         region: region.map(str::to_owned),
         identity_keys: KeySet::default(),
         peer_key_sealed: None,
         base_url: None,
-        code_hash: Some(sha256_hex(secret.as_bytes())),
+        code_sealed: Some(sealed_code),
         my_id: None,
         status: PeerStatus::Invited,
         created_at: now,
@@ -195,7 +208,7 @@ pub async fn invite_member(
     audit::record(
         &txn,
         AuditEntry {
-            actor: actor,
+            actor,
             library_id: None,
             action: "peer.invite",
             target_kind: "peer",
@@ -207,7 +220,7 @@ pub async fn invite_member(
     .await?;
     txn.commit().await?;
     Ok(Invitation {
-        code: format!("{}.{secret}", member.id),
+        code: code.to_string(),
         member,
     })
 }
@@ -225,34 +238,33 @@ pub struct EnrolmentAnswer {
 pub async fn accept_enrolment(ctx: &Ctx, request: &str) -> Result<EnrolmentAnswer> {
     let request = verify_peer_request(request).map_err(bad_document)?;
     let refused = || Error::Forbidden("unknown or used enrolment code");
-    let (member_id, secret) = request.code.split_once('.').ok_or_else(refused)?;
-    if member_id != request.member_id.to_string() {
-        return Err(refused());
-    }
     let mut member = store::peer(ctx.db.reader(), request.member_id)
         .await?
         .filter(|p| p.role == PeerRole::Member && p.status == PeerStatus::Invited)
         .ok_or_else(refused)?;
-    let code_hash = sha256_hex(secret.as_bytes());
-    let known = member.code_hash.as_deref().is_some_and(|h| {
-        bool::from(subtle::ConstantTimeEq::ct_eq(
-            h.as_bytes(),
-            code_hash.as_bytes(),
-        ))
-    });
-    if !known {
+    let code_sealed = member.code_sealed.clone().ok_or_else(refused)?;
+    let sealed = SealedKey::from_text(&code_sealed).map_err(Error::internal("stored code"))?;
+    let clear = ctx
+        .keys
+        .master
+        .open(&sealed, &code_context(member.id))
+        .map_err(Error::internal("opening the enrolment code"))?;
+    let code = zeroize::Zeroizing::new(
+        String::from_utf8(clear.to_vec()).map_err(Error::internal("enrolment code"))?,
+    );
+    if !request_proves(&request, &code) {
         return Err(refused());
     }
     let now = ctx.clock.now();
     let hub_id = server_id(ctx).await?;
     let hub_name = format!("Jieyue hub {hub_id}");
-    let (reply, key) =
-        respond_peer(&request, hub_id, &hub_name, &ctx.keys.signing, now).map_err(bad_document)?;
+    let (reply, key) = respond_peer(&request, &code, hub_id, &hub_name, &ctx.keys.signing, now)
+        .map_err(bad_document)?;
     member.identity_keys = KeySet::new([request.identity_key.clone()]);
     member.peer_key_sealed = Some(seal_peer_key(ctx, member.id, &key)?);
     member.enrolled_at = Some(now);
     let txn = ctx.db.begin_write().await?;
-    if !store::complete_enrolment(&txn, &member, &code_hash).await? {
+    if !store::complete_enrolment(&txn, &member, &code_sealed).await? {
         return Err(refused());
     }
     audit::record(
@@ -300,7 +312,7 @@ pub async fn enrol_with_hub(ctx: &Ctx, actor: Actor, base_url: &str, code: &str)
         identity_keys: answer.hub_keys.clone(),
         peer_key_sealed: Some(seal_peer_key(ctx, reply.hub_id, &key)?),
         base_url: Some(base_url),
-        code_hash: None,
+        code_sealed: None,
         my_id: Some(my_id),
         status: PeerStatus::Active,
         created_at: now,
@@ -445,8 +457,10 @@ pub async fn create_collection(ctx: &Ctx, by: By<'_>, new: NewCollection) -> Res
     if name.is_empty() || name.chars().count() > 200 {
         return Err(FieldError::new("name", "must be 1-200 characters").into());
     }
-    if new.rights == CollectionRights::CopiesPerMember(0) {
-        return Err(FieldError::new("copies_per_member", "must be at least 1").into());
+    if let CollectionRights::CopiesPerMember(n) = new.rights
+        && !(1..=100_000).contains(&n)
+    {
+        return Err(FieldError::new("copies_per_member", "must be 1-100000").into());
     }
     let collection = Collection {
         id: Uuid::now_v7(),
@@ -467,7 +481,7 @@ pub async fn create_collection(ctx: &Ctx, by: By<'_>, new: NewCollection) -> Res
     audit::record(
         &txn,
         AuditEntry {
-            actor: actor,
+            actor,
             library_id: None,
             action: "collection.create",
             target_kind: "collection",
@@ -514,7 +528,7 @@ pub async fn set_titles(ctx: &Ctx, by: By<'_>, slug: &str, ids: &[TitleId]) -> R
     audit::record(
         &txn,
         AuditEntry {
-            actor: actor,
+            actor,
             library_id: None,
             action: "collection.titles",
             target_kind: "collection",
@@ -641,7 +655,7 @@ pub async fn publish(ctx: &Ctx, by: By<'_>, slug: &str) -> Result<StoredVersion>
     audit::record(
         &txn,
         AuditEntry {
-            actor: actor,
+            actor,
             library_id: None,
             action: "collection.publish",
             target_kind: "collection",
@@ -756,9 +770,12 @@ pub async fn scheduled_pull(ctx: &Ctx, rate: Option<u64>) {
     }
     let options = bundle::InstallOptions { limit_rate: rate };
     match bundle::pull(ctx, options, &|_| {}).await {
-        Ok(done) => {
-            for s in done {
+        Ok(report) => {
+            for s in report.installed {
                 tracing::info!(collection = %s.collection, version = s.version, copied = s.copied, "collection installed");
+            }
+            for (what, err) in report.failed {
+                tracing::warn!(%what, error = %err, "pulling from the hub failed; will retry");
             }
         }
         Err(err) => tracing::warn!(error = %err, "pulling from the hub failed; will retry"),

@@ -26,21 +26,13 @@ pub async fn roll_up(ctx: &Ctx) -> Result<usize> {
     let today = ctx.calendar.date_of(ctx.clock.now());
     let mut appended = 0;
     for hub in store::peers(ctx.db.reader(), PeerRole::Hub).await? {
-        let installed: Vec<_> = store::installed_all(ctx.db.reader())
-            .await?
-            .into_iter()
-            .filter(|i| i.hub_id == hub.id)
-            .collect();
-        let Some(first) = installed
-            .iter()
-            .map(|i| ctx.calendar.date_of(i.installed_at))
-            .min()
-        else {
+        // The log starts at the first installation from this hub (no start: nothing
+        // was ever installed from it).
+        let (Some(rolled), _) = store::usage_cursor(ctx.db.reader(), hub.id).await? else {
             continue;
         };
         let titles = store::installed_titles(ctx.db.reader(), hub.id).await?;
-        let (rolled, _) = store::usage_cursor(ctx.db.reader(), hub.id).await?;
-        for day in days_to_roll(rolled, first, today) {
+        for day in days_to_roll(Some(rolled), today, today) {
             let counts = store::loan_counts(
                 ctx.db.reader(),
                 &titles,

@@ -32,7 +32,7 @@ pub mod peer {
         pub identity_keys: Option<Json>,
         pub peer_key_sealed: Option<String>,
         pub base_url: Option<String>,
-        pub code_hash: Option<String>,
+        pub code_sealed: Option<String>,
         pub my_id: Option<Uuid>,
         pub status: String,
         pub created_at: DateTimeUtc,
