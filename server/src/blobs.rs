@@ -52,7 +52,8 @@ impl std::fmt::Debug for BlobWriter {
 impl BlobWriter {
     /// Appends `bytes` (waits while too many parts are in flight).
     pub async fn write(&mut self, bytes: &[u8]) -> Result<(), BlobError> {
-        self.0.wait_for_capacity(4).await?;
+        // One part in flight beside the one filling: memory stays near two parts.
+        self.0.wait_for_capacity(1).await?;
         self.0.write(bytes);
         Ok(())
     }
@@ -78,6 +79,9 @@ pub struct Blobs {
     local_root: Option<std::path::PathBuf>,
 }
 
+/// Bytes per read when streaming from a local store.
+const LOCAL_READ_CHUNK: usize = 512 * 1024;
+
 /// Part size for streaming uploads.
 const PART: usize = 8 * 1024 * 1024;
 
@@ -86,6 +90,10 @@ impl Blobs {
     pub fn local(dir: &Path) -> Result<Self, BlobError> {
         std::fs::create_dir_all(dir)?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
+        // A local file streams in 8 KiB reads by default, each a hop to a blocking
+        // thread: half a megabyte at a time moves packages and bundles several times
+        // faster for the same memory per stream.
+        let store = object_store::chunked::ChunkedStore::new(Arc::new(store), LOCAL_READ_CHUNK);
         Ok(Self {
             store: Arc::new(store),
             local_root: Some(dir.to_path_buf()),

@@ -1,7 +1,9 @@
 // The librarians' console in headless Chromium (Debian's, through playwright-core), as a
 // librarian uses it on the demo consortium: log in, upload EPUBs (one refused), buy
 // copies shared with a county library, set a lending rule, find a reader, revoke a
-// loan with a reason, download the shared-use CSV. Then: a county librarian cannot
+// loan with a reason, download the shared-use CSV. The consortium admin invites a
+// member, enrols the server with itself as its hub with the code, and publishes a
+// collection on the distribution page. Then: a county librarian cannot
 // see the city's readers; a form posted from another site is refused; the main screens
 // work with JavaScript off. Every screen is checked with axe-core (no violation of
 // serious or critical impact), must not scroll sideways at 360 px, and is
@@ -257,6 +259,71 @@ if (loan.status !== 201) fail(`borrowing: ${loan.status} ${loan.text}`);
   // Still logged in: the attack ended nothing.
   const still = await page.goto(`${base}/console/`);
   if (!page.url().endsWith("/console/") || still.status() !== 200) fail("cross-site POST logged the librarian out");
+  await ctx.close();
+}
+
+// ---- The consortium admin distributes a collection (this server is its own hub) ----
+{
+  const ctx = await context();
+  const page = await ctx.newPage();
+  watch(page, "admin");
+  await page.goto(`${base}/console/login?lang=zh-CN`);
+  await login(page, "consortium-admin");
+  await page.goto(`${base}/console/distribution`);
+  await check(page, "console-distribution-empty-zh-CN-desktop", "zh-CN");
+  // Invite a member: its code is shown once, on the answer.
+  const invite = page.locator("form[data-form='invite']");
+  await invite.locator("input[name=name]").fill("淳安县图书馆");
+  await invite.locator("input[name=region]").fill("浙江省");
+  await Promise.all([page.waitForLoadState("load"), invite.locator("button[type=submit]").click()]);
+  const code = (await page.textContent("[data-enrolment-code]"))?.trim() ?? "";
+  if (!/^[0-9a-f-]{36}\.\S+$/.test(code)) fail(`distribution: no enrolment code on the answer: ${code}`);
+  await check(page, "console-distribution-invited-zh-CN-desktop", "zh-CN");
+  await page.setViewportSize({ width: 360, height: 740 });
+  await check(page, "console-distribution-invited-zh-CN-phone", "zh-CN");
+  await page.setViewportSize({ width: 1280, height: 800 });
+  // Enrol this server with the hub (itself) with the code.
+  await page.goto(`${base}/console/distribution`);
+  if ((await page.content()).includes(code.split(".")[1])) fail("distribution: the code is shown again");
+  const join = page.locator("form[data-form='join']");
+  await join.locator("input[name=hub_url]").fill(base);
+  await join.locator("input[name=code]").fill(code);
+  await Promise.all([page.waitForURL(/done=joined/), join.locator("button[type=submit]").click()]);
+  if ((await page.$$("[data-hub]")).length !== 1) fail("distribution: the hub is not listed after enrolling");
+  // A collection of every title in the catalogue, published.
+  const create = page.locator("form[data-form='collection']");
+  await create.locator("input[name=slug]").fill("jiceng-2026");
+  await create.locator("input[name=name]").fill("基层图书馆数字资源提升 2026");
+  await create.locator("input[name=copies]").fill("2");
+  await Promise.all([page.waitForURL(/done=collection-created/), create.locator("button[type=submit]").click()]);
+  await page.goto(`${base}/console/distribution/collections/jiceng-2026`);
+  const titles = page.locator("form[data-form='titles']");
+  await titles.locator("input[name=all]").check();
+  await Promise.all([page.waitForURL(/done=titles-saved/), titles.locator("button[type=submit]").click()]);
+  await Promise.all([
+    page.waitForURL(/done=published/),
+    page.click("[data-collection='jiceng-2026'] form[action$='/versions'] button"),
+  ]);
+  const row = (await page.textContent("[data-collection='jiceng-2026']")) ?? "";
+  if (!row.includes("第 1 版")) fail(`distribution: version 1 is not in the table: ${row}`);
+  await check(page, "console-distribution-zh-CN-desktop", "zh-CN");
+  await page.goto(`${base}/console/distribution/collections/jiceng-2026`);
+  await check(page, "console-distribution-collection-zh-CN-desktop", "zh-CN");
+  for (const lang of ["zh-CN", "en"]) {
+    await page.setViewportSize({ width: 360, height: 740 });
+    await page.goto(`${base}/console/distribution?lang=${lang}`);
+    await check(page, `console-distribution-${lang}-phone`, lang);
+    await page.goto(`${base}/console/distribution/collections/jiceng-2026`);
+    await check(page, `console-distribution-collection-${lang}-phone`, lang);
+    const member = await page.goto(`${base}/console/distribution`);
+    if (member.status() !== 200) fail(`distribution: ${member.status()}`);
+    await page.click("[data-member] a[href$='/remove']");
+    await check(page, `console-distribution-remove-${lang}-phone`, lang);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(`${base}/console/distribution?lang=en`);
+  await check(page, "console-distribution-en-desktop", "en");
+  await page.goto(`${base}/console/?lang=zh-CN`);
   await ctx.close();
 }
 

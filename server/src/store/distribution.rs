@@ -139,14 +139,11 @@ pub async fn complete_enrolment(
     let keys =
         serde_json::to_value(&p.identity_keys).map_err(|e| corrupt("peers", e.to_string()))?;
     let done = peer::Entity::update_many()
-        .col_expr(C::IdentityKeys, Expr::val(keys).into())
-        .col_expr(
-            C::PeerKeySealed,
-            Expr::val(p.peer_key_sealed.clone()).into(),
-        )
-        .col_expr(C::CodeSealed, Expr::val(Option::<String>::None).into())
-        .col_expr(C::Status, Expr::val(PeerStatus::Active.as_str()).into())
-        .col_expr(C::EnrolledAt, Expr::val(p.enrolled_at).into())
+        .col_expr(C::IdentityKeys, Expr::val(keys))
+        .col_expr(C::PeerKeySealed, Expr::val(p.peer_key_sealed.clone()))
+        .col_expr(C::CodeSealed, Expr::val(Option::<String>::None))
+        .col_expr(C::Status, Expr::val(PeerStatus::Active.as_str()))
+        .col_expr(C::EnrolledAt, Expr::val(p.enrolled_at))
         .filter(C::Id.eq(p.id))
         .filter(C::Status.eq(PeerStatus::Invited.as_str()))
         .filter(C::CodeSealed.eq(code_sealed))

@@ -275,8 +275,41 @@ type Page = (&'static str, &'static str);
 const ADMIN_API_IN_THE_CONSOLE: &[(&str, &str, &[Page])] = &[
     (
         "delete",
+        "/api/v1/admin/distribution/peers/{id}",
+        &[
+            ("get", "/console/distribution/peers/{id}/remove"),
+            ("post", "/console/distribution/peers/{id}/remove"),
+        ],
+    ),
+    (
+        "delete",
         "/api/v1/admin/patrons/{id}/devices/{device_id}",
         &[("post", "/console/patrons/{id}/devices/{id}/remove")],
+    ),
+    (
+        "get",
+        "/api/v1/admin/distribution/collections",
+        &[("get", "/console/distribution")],
+    ),
+    (
+        "get",
+        "/api/v1/admin/distribution/hubs",
+        &[("get", "/console/distribution")],
+    ),
+    (
+        "get",
+        "/api/v1/admin/distribution/installed",
+        &[("get", "/console/distribution")],
+    ),
+    (
+        "get",
+        "/api/v1/admin/distribution/members",
+        &[("get", "/console/distribution")],
+    ),
+    (
+        "get",
+        "/api/v1/admin/distribution/usage",
+        &[("get", "/console/distribution")],
     ),
     (
         "get",
@@ -372,6 +405,36 @@ const ADMIN_API_IN_THE_CONSOLE: &[(&str, &str, &[Page])] = &[
     ),
     (
         "post",
+        "/api/v1/admin/distribution/collections",
+        &[("post", "/console/distribution/collections")],
+    ),
+    (
+        "post",
+        "/api/v1/admin/distribution/collections/{slug}/versions",
+        &[("post", "/console/distribution/collections/{id}/versions")],
+    ),
+    (
+        "post",
+        "/api/v1/admin/distribution/hubs",
+        &[("post", "/console/distribution/hubs")],
+    ),
+    (
+        "post",
+        "/api/v1/admin/distribution/members",
+        &[("post", "/console/distribution/members")],
+    ),
+    (
+        "post",
+        "/api/v1/admin/distribution/peers/{id}/resume",
+        &[("post", "/console/distribution/peers/{id}/resume")],
+    ),
+    (
+        "post",
+        "/api/v1/admin/distribution/peers/{id}/suspend",
+        &[("post", "/console/distribution/peers/{id}/suspend")],
+    ),
+    (
+        "post",
         "/api/v1/admin/libraries",
         &[("post", "/console/admin/libraries")],
     ),
@@ -409,6 +472,14 @@ const ADMIN_API_IN_THE_CONSOLE: &[(&str, &str, &[Page])] = &[
         "post",
         "/api/v1/admin/titles",
         &[("post", "/console/titles/upload")],
+    ),
+    (
+        "put",
+        "/api/v1/admin/distribution/collections/{slug}/titles",
+        &[
+            ("get", "/console/distribution/collections/{id}"),
+            ("post", "/console/distribution/collections/{id}/titles"),
+        ],
     ),
     ("put", "/api/v1/admin/rules", &[("post", "/console/rules")]),
     (

@@ -10,6 +10,7 @@ mod catalogue;
 mod circulation;
 mod console;
 mod console_catalogue;
+mod console_distribution;
 mod console_patrons;
 mod console_rules;
 mod conventions;

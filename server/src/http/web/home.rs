@@ -21,7 +21,7 @@ pub struct Guide {
     text: &'static str,
 }
 
-const GUIDES: [Guide; 6] = [
+const GUIDES: [Guide; 7] = [
     Guide {
         name: "readers.md",
         title_zh: "读者指南：在浏览器里借书、读书",
@@ -33,6 +33,12 @@ const GUIDES: [Guide; 6] = [
         title_zh: "馆员指南：馆员后台、编目、复本与借阅规则",
         title_en: "Librarians' guide: the console, cataloguing, copies and lending rules",
         text: include_str!("../../../../docs/librarians.md"),
+    },
+    Guide {
+        name: "distribution.md",
+        title_zh: "馆藏分发指南：中心馆、成员馆与移动硬盘",
+        title_en: "Distribution guide: hubs, members and disks",
+        text: include_str!("../../../../docs/distribution.md"),
     },
     Guide {
         name: "mobile.md",

@@ -69,7 +69,7 @@ macro_rules! sources {
     };
 }
 
-const SOURCES: [Source; 12] = sources!(
+const SOURCES: [Source; 13] = sources!(
     "common",
     "console",
     "catalogue",
@@ -80,6 +80,7 @@ const SOURCES: [Source; 12] = sources!(
     "reports",
     "audit",
     "admin",
+    "distribution",
     "reader",
     "reading",
 );
@@ -152,6 +153,19 @@ impl Catalogue {
     pub fn format1(&self, key: &str, name: &str, value: impl Into<ArgValue>) -> String {
         let mut args = FluentArgs::new();
         args.set(name.to_owned(), value.into().0);
+        self.format(key, Some(&args))
+    }
+
+    /// The message `key` with two arguments.
+    pub fn format2(
+        &self,
+        key: &str,
+        (name1, value1): (&str, ArgValue),
+        (name2, value2): (&str, ArgValue),
+    ) -> String {
+        let mut args = FluentArgs::new();
+        args.set(name1.to_owned(), value1.0);
+        args.set(name2.to_owned(), value2.0);
         self.format(key, Some(&args))
     }
 
@@ -247,7 +261,7 @@ mod tests {
         }
     }
 
-    /// Every `t("…")`, `t1("…"` in a template or `"…"` message key in the page code
+    /// Every `t("…")`, `t1("…"`, `t2("…"` in a template or `"…"` message key in the page code
     /// names a message that exists.
     #[test]
     fn every_message_a_template_asks_for_exists() {
@@ -262,7 +276,7 @@ mod tests {
                 continue;
             }
             let text = std::fs::read_to_string(&path).expect("template");
-            for opener in ["t(\"", "t1(\""] {
+            for opener in ["t(\"", "t1(\"", "t2(\""] {
                 for (at, _) in text.match_indices(opener) {
                     let rest = &text[at + opener.len()..];
                     if let Some(end) = rest.find('"') {

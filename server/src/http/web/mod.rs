@@ -239,6 +239,19 @@ impl Chrome {
         self.tr.format1(key, name, value)
     }
 
+    /// The message `key` with two arguments.
+    pub fn t2(
+        &self,
+        key: &str,
+        name1: &str,
+        value1: impl Into<ArgValue>,
+        name2: &str,
+        value2: impl Into<ArgValue>,
+    ) -> String {
+        self.tr
+            .format2(key, (name1, value1.into()), (name2, value2.into()))
+    }
+
     /// The `lang` attribute.
     pub fn lang_tag(&self) -> &'static str {
         self.lang.tag()
@@ -270,15 +283,18 @@ impl Chrome {
 
     /// Whether the menu shows `section` to the logged-in staff member: libraries and
     /// staff accounts to those who manage them (consortium admins and library
-    /// managers); the services decide what each may change.
+    /// managers), distribution to consortium admins; the services decide what each may
+    /// change.
     pub fn shows_section(&self, section: &str) -> bool {
-        section != "admin"
-            || self.staff.as_ref().is_some_and(|s| {
-                matches!(
-                    s.role,
-                    StaffRole::ConsortiumAdmin | StaffRole::LibraryManager
-                )
-            })
+        let role = self.staff.as_ref().map(|s| s.role);
+        match section {
+            "admin" => matches!(
+                role,
+                Some(StaffRole::ConsortiumAdmin | StaffRole::LibraryManager)
+            ),
+            "distribution" => role == Some(StaffRole::ConsortiumAdmin),
+            _ => true,
+        }
     }
 
     /// Whether the logged-in staff member runs the whole consortium.

@@ -383,7 +383,10 @@ async fn export_object(
             .map_err(io(parent))?;
     }
     let part = path.with_extension("part");
-    let mut file = tokio::fs::File::create(&part).await.map_err(io(&part))?;
+    let mut file = tokio::io::BufWriter::with_capacity(
+        CHUNK,
+        tokio::fs::File::create(&part).await.map_err(io(&part))?,
+    );
     let mut hasher = ring::digest::Context::new(&ring::digest::SHA256);
     let mut written = 0u64;
     while let Some(chunk) = stream.body.next().await {
@@ -404,7 +407,8 @@ async fn export_object(
             why: format!("{written} bytes with SHA-256 {digest}"),
         });
     }
-    file.sync_all().await.map_err(io(&part))?;
+    file.flush().await.map_err(io(&part))?;
+    file.get_ref().sync_all().await.map_err(io(&part))?;
     drop(file);
     tokio::fs::rename(&part, &path).await.map_err(io(&path))?;
     Ok(())

@@ -80,6 +80,19 @@ pub async fn server_id(ctx: &Ctx) -> Result<Uuid> {
     Ok(id)
 }
 
+/// How this server names itself to its peers: its libraries' names (the first three),
+/// or its id if it has none yet.
+async fn own_name(ctx: &Ctx, id: Uuid) -> Result<String> {
+    let mut libraries = super::libraries::list(ctx).await?;
+    libraries.sort_by_key(|l| l.created_at);
+    let names: Vec<&str> = libraries.iter().take(3).map(|l| l.name.as_str()).collect();
+    Ok(match (names.is_empty(), libraries.len() > 3) {
+        (true, _) => format!("Jieyue {id}"),
+        (false, false) => names.join("、"),
+        (false, true) => format!("{}…", names.join("、")),
+    })
+}
+
 fn code_context(member: Uuid) -> Vec<u8> {
     let mut context = b"jieyue/peer-code/".to_vec();
     context.extend_from_slice(member.as_bytes());
@@ -257,7 +270,7 @@ pub async fn accept_enrolment(ctx: &Ctx, request: &str) -> Result<EnrolmentAnswe
     }
     let now = ctx.clock.now();
     let hub_id = server_id(ctx).await?;
-    let hub_name = format!("Jieyue hub {hub_id}");
+    let hub_name = own_name(ctx, hub_id).await?;
     let (reply, key) = respond_peer(&request, &code, hub_id, &hub_name, &ctx.keys.signing, now)
         .map_err(bad_document)?;
     member.identity_keys = KeySet::new([request.identity_key.clone()]);
@@ -297,7 +310,7 @@ pub async fn enrol_with_hub(ctx: &Ctx, actor: Actor, base_url: &str, code: &str)
         .ok_or_else(|| FieldError::new("code", "is not an enrolment code (member-id.secret)"))?;
     let base_url = hub_client::normalise_base_url(base_url)?;
     let now = ctx.clock.now();
-    let name = format!("Jieyue member {}", server_id(ctx).await?);
+    let name = own_name(ctx, server_id(ctx).await?).await?;
     let (enrolment, request) = MemberEnrolment::start(my_id, &name, &ctx.keys.signing, code, now)
         .map_err(Error::internal("starting enrolment"))?;
     let answer = hub_client::enrol(&base_url, &request).await?;

@@ -14,7 +14,7 @@ use jieyue_protocol::problem::ProblemType;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
-use super::{path_id, see_other};
+use super::{file_size, path_id, see_other};
 use crate::domain::{Lot, Title, TitleId};
 use crate::http::AppState;
 use crate::http::problem::ApiError;
@@ -332,23 +332,6 @@ pub async fn title_page(
         notice,
         c,
     })
-}
-
-/// A file size for people: bytes, KB or MB (binary units, one decimal).
-fn file_size(bytes: u64) -> String {
-    const KIB: u64 = 1 << 10;
-    const MIB: u64 = 1 << 20;
-    let tenths = |unit: u64| {
-        let scaled = bytes.saturating_mul(10) / unit;
-        format!("{}.{}", scaled / 10, scaled % 10)
-    };
-    if bytes >= MIB {
-        format!("{} MB", tenths(MIB))
-    } else if bytes >= KIB {
-        format!("{} KB", tenths(KIB))
-    } else {
-        format!("{bytes} B")
-    }
 }
 
 #[derive(Template)]

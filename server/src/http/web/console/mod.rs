@@ -9,6 +9,7 @@ mod audit;
 mod catalogue;
 mod copies;
 mod dashboard;
+mod distribution;
 mod holds;
 mod patrons;
 mod reports;
@@ -42,6 +43,7 @@ pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
         .merge(reports::routes())
         .merge(audit::routes())
         .merge(admin::routes())
+        .merge(distribution::routes())
         // A console address that does not exist is a page, not the API's JSON answer.
         .route("/console/{*rest}", get(not_found))
 }
@@ -69,8 +71,9 @@ pub(crate) fn path_id(
 }
 
 /// The console menu: section, address, message key. `admin` is shown to consortium
-/// admins only (the services refuse everyone else anyway).
-pub const MENU: [(&str, &str, &str); 8] = [
+/// admins and library managers, `distribution` to consortium admins only (the
+/// services refuse everyone else anyway).
+pub const MENU: [(&str, &str, &str); 9] = [
     ("dashboard", "/console/", "menu-dashboard"),
     ("catalogue", "/console/titles", "menu-catalogue"),
     ("patrons", "/console/patrons", "menu-patrons"),
@@ -79,7 +82,30 @@ pub const MENU: [(&str, &str, &str); 8] = [
     ("reports", "/console/reports", "menu-reports"),
     ("audit", "/console/audit", "menu-audit"),
     ("admin", "/console/admin", "menu-admin"),
+    ("distribution", "/console/distribution", "menu-distribution"),
 ];
+
+/// A size for people: B, KB, MB, GB or TB (binary units, rounded to one decimal:
+/// "1.2 GB").
+pub(crate) fn file_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1 << 10 {
+        return format!("{bytes} B");
+    }
+    let mut unit: u128 = 1 << 10;
+    let mut tenths = 0;
+    let mut name = UNITS[0];
+    for next in UNITS {
+        name = next;
+        tenths = (u128::from(bytes) * 10 + unit / 2) / unit;
+        // 1023.96 KB is "1.0 MB", not "1024.0 KB".
+        if tenths < 1024 * 10 {
+            break;
+        }
+        unit <<= 10;
+    }
+    format!("{}.{} {name}", tenths / 10, tenths % 10)
+}
 
 /// A bar chart drawn on the server as SVG bars in a table (the table is what screen
 /// readers and keyboards use; the bars are decoration).
@@ -104,5 +130,23 @@ impl Bars {
         } else {
             (value.saturating_mul(100) / self.max).max(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_size;
+
+    #[test]
+    fn sizes_are_shown_in_the_largest_whole_unit_with_one_decimal() {
+        assert_eq!(file_size(0), "0 B");
+        assert_eq!(file_size(1023), "1023 B");
+        assert_eq!(file_size(1024), "1.0 KB");
+        assert_eq!(file_size(1536), "1.5 KB");
+        assert_eq!(file_size(5 << 20), "5.0 MB");
+        assert_eq!(file_size((1 << 30) + (1 << 30) / 5), "1.2 GB");
+        assert_eq!(file_size(3 << 40), "3.0 TB");
+        assert_eq!(file_size((1 << 20) - 1), "1.0 MB");
+        assert_eq!(file_size(u64::MAX), "16777216.0 TB");
     }
 }

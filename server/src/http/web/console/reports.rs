@@ -214,7 +214,7 @@ fn chart(c: &Chrome, table: &Table, label_columns: &[&str], value_column: &str) 
 
 /// The CSV download: the API's CSV (UTF-8 with a byte-order mark, formulas
 /// neutralised), as an attachment named after the report and its period.
-fn csv(table: &Table, file_name: &str, lang: Lang) -> Result<Response, PageError> {
+pub(super) fn csv(table: &Table, file_name: &str, lang: Lang) -> Result<Response, PageError> {
     let body = reports::to_csv(table).map_err(|e| PageError::service(e, lang))?;
     let mut response = body.into_response();
     let headers = response.headers_mut();
