@@ -675,3 +675,61 @@ async fn a_pull_after_a_disk_fetches_only_the_new_objects() {
     let anonymous = hub.app.get("/api/v1/hub/collections", None).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
+
+/// An export to a disk without room for the bundle stops before it writes an object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_to_a_disk_without_room_writes_nothing() {
+    let disk = std::env::var("JIEYUE_TEST_SMALL_DISK").unwrap_or_else(|_| {
+        panic!(
+            "JIEYUE_TEST_SMALL_DISK is not set. Run the suite with scripts/test, which \
+             mounts a small disk (scripts/small-disk.sh)."
+        )
+    });
+    let hub = hub(Backend::Sqlite).await;
+    let ctx = ctx_of(&hub.app).await;
+    let (_, manifest) = jieyue_tests::jieyue_server::service::distribution::signed_manifest(
+        &ctx,
+        SLUG,
+        None,
+        chrono::Duration::days(1),
+    )
+    .await
+    .expect("manifest");
+    let dir = Path::new(&disk).join(format!("bundle-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    // Leave less room than the bundle needs (other tests may fill the disk further).
+    let filler = dir.join("filler");
+    let free = fs_free(&dir);
+    if free > manifest.total_size() / 2 {
+        let _ = std::fs::write(
+            &filler,
+            vec![0u8; (free - manifest.total_size() / 2) as usize],
+        );
+    }
+    let options = ExportOptions {
+        members: Vec::new(),
+        valid_days: 30,
+        limit_rate: None,
+    };
+    let outcome = bundle::export(&ctx, SLUG, &dir, &options, &|_| {}).await;
+    let written = files_under(&dir.join("objects"));
+    let _ = std::fs::remove_dir_all(&dir);
+    match outcome {
+        Err(BundleError::NoSpace { needed, .. }) => assert_eq!(needed, manifest.total_size()),
+        other => panic!("expected no space, got {other:?}"),
+    }
+    assert_eq!(written, 0, "nothing was written");
+}
+
+fn fs_free(path: &Path) -> u64 {
+    let output = std::process::Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(path)
+        .output()
+        .expect("df");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .expect("free bytes")
+}

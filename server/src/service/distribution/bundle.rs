@@ -195,10 +195,13 @@ fn free_space(path: &Path) -> Result<u64, BundleError> {
     fs4::available_space(path).map_err(io(path))
 }
 
-fn check_space(path: &Path, needed: u64) -> Result<(), BundleError> {
+/// Room kept free on a server's own disk (its database and logs grow too).
+const SERVER_MARGIN: u64 = 64 * 1024 * 1024;
+/// Room for a bundle's manifest, envelopes and README beside its objects.
+const BUNDLE_MARGIN: u64 = 1024 * 1024;
+
+fn check_space(path: &Path, needed: u64, margin: u64) -> Result<(), BundleError> {
     let available = free_space(path)?;
-    // Keep a little room for the database and logs.
-    let margin = 64 * 1024 * 1024;
     if needed.saturating_add(margin) > available {
         return Err(BundleError::NoSpace {
             path: path.to_owned(),
@@ -275,7 +278,7 @@ pub async fn export(
         }
     }
     let bytes: u64 = needed.iter().map(|o| o.size).sum();
-    check_space(dir, bytes)?;
+    check_space(dir, bytes, BUNDLE_MARGIN)?;
     progress(Progress::Start {
         objects: needed.len(),
         bytes,
@@ -667,14 +670,14 @@ async fn install(
     let bytes: u64 = missing.iter().map(|o| o.size).sum();
     let largest = missing.iter().map(|o| o.size).max().unwrap_or(0);
     if let Some(root) = ctx.catalogue.blobs.local_root() {
-        check_space(root, bytes)?;
+        check_space(root, bytes, SERVER_MARGIN)?;
     }
     let partial_dir = partial_dir(ctx);
     if matches!(source, Source::Hub(_)) {
         tokio::fs::create_dir_all(&partial_dir)
             .await
             .map_err(io(&partial_dir))?;
-        check_space(&partial_dir, largest)?;
+        check_space(&partial_dir, largest, SERVER_MARGIN)?;
     }
     progress(Progress::Start {
         objects: missing.len(),
