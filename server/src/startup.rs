@@ -297,9 +297,12 @@ impl Application {
             let Some(every) = pull_every else {
                 return;
             };
+            // Soon after start (a county server that is switched on for opening hours
+            // only would otherwise rarely reach its first interval), then every interval.
+            tokio::time::sleep(every.min(std::time::Duration::from_secs(60))).await;
             loop {
-                tokio::time::sleep(every).await;
                 service::distribution::scheduled_pull(&pull_ctx, pull_rate).await;
+                tokio::time::sleep(every).await;
             }
         });
         // The jobs stop with the server, even when this future is dropped mid-way.

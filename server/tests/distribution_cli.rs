@@ -180,6 +180,15 @@ fn an_import_killed_half_way_resumes_without_recopying_what_it_verified() {
         assert!(Instant::now() < deadline, "the import made no progress");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // A second import meanwhile is turned away, not run over the first.
+    let second = jieyue(county.path())
+        .args(["collection", "import", "--quiet"])
+        .arg(disk.path())
+        .output()
+        .expect("second import");
+    assert!(!second.status.success());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(said.contains("another import or pull is running"), "{said}");
     import.kill().expect("SIGKILL");
     import.wait().expect("reaped");
     let verified = sqlite_count(county.path(), "local_objects");

@@ -144,6 +144,8 @@ pub async fn test_config(backend: Backend, data: &std::path::Path) -> Config {
         bootstrap_admin_password: Some(ADMIN_PASSWORD.into()),
         create_keys_if_missing: true,
         search_sync_interval_ms: 100,
+        // Tests pull from hubs when they mean to.
+        distribution_pull_minutes: 0,
         ..Config::default()
     }
 }

@@ -122,6 +122,11 @@ pub enum BundleError {
         #[source]
         source: std::io::Error,
     },
+    /// Another import or pull is running on this server.
+    #[error(
+        "another import or pull is running on this server; run this again when it has finished"
+    )]
+    Busy,
     /// The directory is not a bundle.
     #[error("{0} is not a bundle (it has no manifest.jws)")]
     NotABundle(PathBuf),
@@ -485,6 +490,7 @@ pub async fn import(
     options: InstallOptions,
     progress: OnProgress<'_>,
 ) -> Result<InstallSummary, BundleError> {
+    let _lock = install_lock(ctx)?;
     let manifest_path = dir.join(MANIFEST_FILE);
     let token = read_document(&manifest_path).await.map_err(|e| match e {
         BundleError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
@@ -737,57 +743,92 @@ async fn acknowledge(ctx: &Ctx, hub: &Peer, acked: Option<u64>) -> Result<(), Bu
     Ok(())
 }
 
-fn partial_dir(ctx: &Ctx) -> PathBuf {
+fn distribution_dir(ctx: &Ctx) -> PathBuf {
     ctx.catalogue
         .work_dir
         .parent()
         .unwrap_or(&ctx.catalogue.work_dir)
         .join("distribution")
-        .join("partial")
+}
+
+fn partial_dir(ctx: &Ctx) -> PathBuf {
+    distribution_dir(ctx).join("partial")
+}
+
+/// Held while an import or pull runs: one at a time per server (the scheduled pull and
+/// an operator's command would otherwise write the same partial files). The operating
+/// system releases it when the process ends, however it ends.
+struct InstallLock(#[allow(dead_code)] std::fs::File);
+
+fn install_lock(ctx: &Ctx) -> Result<InstallLock, BundleError> {
+    let dir = distribution_dir(ctx);
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let path = dir.join("install.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(InstallLock(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(BundleError::Busy),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(&path)(e)),
+    }
 }
 
 /// Names objects for messages ("package of 《论语》"), once the records are in.
 struct Describer<'a> {
-    manifest: &'a Manifest,
+    /// Each object's title and role (an object shared by titles: the first).
+    roles: HashMap<
+        &'a str,
+        (
+            &'a jieyue_protocol::distribution::ManifestTitle,
+            &'static str,
+        ),
+    >,
     titles: HashMap<Uuid, String>,
 }
 
 impl<'a> Describer<'a> {
     fn new(manifest: &'a Manifest) -> Self {
+        let mut roles = HashMap::new();
+        for t in &manifest.titles {
+            let objects = [
+                (Some(&t.record), "catalogue record"),
+                (Some(&t.package), "package"),
+                (t.cover.as_ref(), "cover"),
+                (t.thumbnail.as_ref(), "thumbnail"),
+            ];
+            for (sha, role) in objects {
+                if let Some(sha) = sha {
+                    roles.entry(sha.as_str()).or_insert((t, role));
+                }
+            }
+        }
         Self {
-            manifest,
+            roles,
             titles: HashMap::new(),
         }
     }
 
     async fn describe(&mut self, ctx: &Ctx, sha256: &str) -> String {
-        for t in &self.manifest.titles {
-            let role = if t.record == sha256 {
-                "catalogue record"
-            } else if t.package == sha256 {
-                "package"
-            } else if t.cover.as_deref() == Some(sha256) {
-                "cover"
-            } else if t.thumbnail.as_deref() == Some(sha256) {
-                "thumbnail"
-            } else {
-                continue;
-            };
-            if !self.titles.contains_key(&t.id)
-                && let Ok(bytes) = ctx.catalogue.blobs.get_bytes(&object_path(&t.record)).await
-                && let Ok(record) = serde_json::from_slice::<CatalogueRecord>(&bytes)
-            {
-                // Known once the record is in the store (records are copied first).
-                self.titles.insert(t.id, format!("《{}》", record.title));
-            }
-            let name = self
-                .titles
-                .get(&t.id)
-                .cloned()
-                .unwrap_or_else(|| format!("title {}", t.id));
-            return format!("{role} of {name}");
+        let Some(&(t, role)) = self.roles.get(sha256) else {
+            return "object".into();
+        };
+        if !self.titles.contains_key(&t.id)
+            && let Ok(bytes) = ctx.catalogue.blobs.get_bytes(&object_path(&t.record)).await
+            && let Ok(record) = serde_json::from_slice::<CatalogueRecord>(&bytes)
+        {
+            // Known once the record is in the store (records are copied first).
+            self.titles.insert(t.id, format!("《{}》", record.title));
         }
-        "object".into()
+        let name = self
+            .titles
+            .get(&t.id)
+            .cloned()
+            .unwrap_or_else(|| format!("title {}", t.id));
+        format!("{role} of {name}")
     }
 }
 
@@ -1071,6 +1112,7 @@ pub async fn pull(
     options: InstallOptions,
     progress: OnProgress<'_>,
 ) -> Result<PullReport, BundleError> {
+    let _lock = install_lock(ctx)?;
     let hubs = store::peers(ctx.db.reader(), PeerRole::Hub)
         .await
         .map_err(Error::from)?;
