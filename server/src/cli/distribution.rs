@@ -16,7 +16,6 @@ use crate::domain::distribution::PeerRole;
 use crate::service::Ctx;
 use crate::service::distribution::bundle::{self, ExportOptions, InstallOptions, Progress};
 use crate::service::distribution::{self as dist, By, NewCollection, usage};
-use crate::store::audit::Actor;
 
 /// `jieyue peer ...`
 #[derive(Debug, Subcommand)]
@@ -188,7 +187,7 @@ pub async fn peer(config: &Config, action: PeerAction) -> anyhow::Result<()> {
     let ctx = context(config).await?;
     match action {
         PeerAction::Enrol { hub, code } => {
-            let hub = dist::enrol_with_hub(&ctx, Actor::System, &hub, &code).await?;
+            let hub = dist::enrol_with_hub(&ctx, By::Operator, &hub, &code).await?;
             println!(
                 "Enrolled with hub {} ({}); its keys are pinned: {}.",
                 hub.name,

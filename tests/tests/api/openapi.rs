@@ -76,6 +76,25 @@ const ROUTES: &[&str] = &[
     "GET /opds/publications",
     "GET /opds/search",
     "GET /opds/publications/{id}",
+    "GET /api/v1/admin/distribution/members",
+    "POST /api/v1/admin/distribution/members",
+    "POST /api/v1/admin/distribution/peers/{id}/suspend",
+    "POST /api/v1/admin/distribution/peers/{id}/resume",
+    "DELETE /api/v1/admin/distribution/peers/{id}",
+    "GET /api/v1/admin/distribution/hubs",
+    "POST /api/v1/admin/distribution/hubs",
+    "GET /api/v1/admin/distribution/collections",
+    "POST /api/v1/admin/distribution/collections",
+    "PUT /api/v1/admin/distribution/collections/{slug}/titles",
+    "POST /api/v1/admin/distribution/collections/{slug}/versions",
+    "GET /api/v1/admin/distribution/installed",
+    "GET /api/v1/admin/distribution/usage",
+    "POST /api/v1/hub/enrol",
+    "GET /api/v1/hub/collections",
+    "GET /api/v1/hub/collections/{slug}/manifest",
+    "GET /api/v1/hub/collections/{slug}/versions/{version}/envelope",
+    "GET /api/v1/hub/objects/{sha256}",
+    "POST /api/v1/hub/usage",
 ];
 
 #[tokio::test]
@@ -103,7 +122,10 @@ async fn openapi_document_parses_and_lists_every_route() {
         let (method, path) = route.split_once(' ').expect("METHOD path");
         let path = path
             .replace("{id}", &uuid::Uuid::nil().to_string())
-            .replace("{device_id}", &uuid::Uuid::nil().to_string());
+            .replace("{device_id}", &uuid::Uuid::nil().to_string())
+            .replace("{slug}", "jiceng-2026")
+            .replace("{version}", "1")
+            .replace("{sha256}", &"0".repeat(64));
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let reply = app.request(method, &path, None, None).await;
         let is_no_route = reply.status == StatusCode::NOT_FOUND

@@ -196,10 +196,9 @@ pub async fn join(
     auth: StaffAuth,
     Json(body): Json<JoinHubRequest>,
 ) -> Result<(StatusCode, Json<PeerView>), ApiError> {
-    service::peers(&state.ctx, By::Staff(&auth.staff), PeerRole::Hub).await?;
     let hub = service::enrol_with_hub(
         &state.ctx,
-        crate::store::audit::Actor::Staff(auth.staff.id),
+        By::Staff(&auth.staff),
         &body.hub_url,
         &body.code,
     )

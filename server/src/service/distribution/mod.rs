@@ -302,7 +302,8 @@ pub async fn accept_enrolment(ctx: &Ctx, request: &str) -> Result<EnrolmentAnswe
 
 /// A member's admin enrols this server with a hub at `base_url` using the code the
 /// hub's admin gave them. Pins the hub's keys; the hub pins this server's.
-pub async fn enrol_with_hub(ctx: &Ctx, actor: Actor, base_url: &str, code: &str) -> Result<Peer> {
+pub async fn enrol_with_hub(ctx: &Ctx, by: By<'_>, base_url: &str, code: &str) -> Result<Peer> {
+    let actor = by.authorise()?;
     let code = code.trim();
     let my_id = code
         .split_once('.')

@@ -24,7 +24,6 @@ use crate::http::web::{Chrome, Lang, PageError};
 use crate::service::Error as ServiceError;
 use crate::service::distribution::{self as service, By, NewCollection, usage};
 use crate::service::reports::Table;
-use crate::store::audit::Actor;
 
 /// Routes of these pages (full paths under `/console/`).
 pub fn routes() -> Router<AppState> {
@@ -524,13 +523,9 @@ pub async fn join(
     ConsoleForm { console, form }: ConsoleForm<JoinForm>,
 ) -> Result<Response, PageError> {
     let lang = console.web.lang;
-    // Enrolling is a consortium admin's business, as everything here.
-    service::peers(&state.ctx, By::Staff(&console.staff), PeerRole::Hub)
-        .await
-        .map_err(page_error(lang))?;
     service::enrol_with_hub(
         &state.ctx,
-        Actor::Staff(console.staff.id),
+        By::Staff(&console.staff),
         &form.hub_url,
         &form.code,
     )
