@@ -3,7 +3,7 @@
 //! the peer API a hub offers its enrolled members (enrolment, manifests, envelopes,
 //! objects with `Range`, usage reports).
 
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::domain::TitleId;
 use crate::domain::distribution::{Peer, PeerRole};
 use crate::http::AppState;
-use crate::http::extract::{Json, Path, StaffAuth};
+use crate::http::extract::{Json, Path, Query, StaffAuth};
 use crate::http::problem::ApiError;
 use crate::http::routes::catalog::{Stored, serve_object};
 use crate::service::distribution::{
@@ -129,7 +129,8 @@ pub async fn invite(
 /// Suspend a peer (a member gets nothing more; a hub's bundles are refused).
 #[utoipa::path(post, path = "/api/v1/admin/distribution/peers/{id}/suspend", tag = "distribution",
     security(("bearer" = [])), params(("id" = Uuid, Path, description = "Peer id")),
-    responses((status = 200, body = PeerView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = PeerView), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The member has not enrolled yet", body = Problem, content_type = "application/problem+json")))]
 pub async fn suspend(
     State(state): State<AppState>,
     auth: StaffAuth,
@@ -142,7 +143,8 @@ pub async fn suspend(
 /// Resume a suspended peer.
 #[utoipa::path(post, path = "/api/v1/admin/distribution/peers/{id}/resume", tag = "distribution",
     security(("bearer" = [])), params(("id" = Uuid, Path, description = "Peer id")),
-    responses((status = 200, body = PeerView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = PeerView), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The member has not enrolled yet", body = Problem, content_type = "application/problem+json")))]
 pub async fn resume(
     State(state): State<AppState>,
     auth: StaffAuth,
