@@ -41,6 +41,8 @@ pub const MANIFEST_TYPE: &str = "jieyue-collection+jws";
 pub const ENVELOPE_TYPE: &str = "jieyue-envelope+jws";
 /// JWS `typ` of a usage report.
 pub const USAGE_TYPE: &str = "jieyue-usage+jws";
+/// JWS `typ` of a key endorsement.
+pub const KEYS_TYPE: &str = "jieyue-keys+jws";
 /// JWS `typ` of a peer authorisation token.
 pub const PEER_AUTH_TYPE: &str = "jieyue-peer-auth+jws";
 /// HKDF info label of peer keys.
@@ -740,6 +742,66 @@ impl PeerAuth {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Key endorsements (rotation)
+
+/// A server's issuer keys, vouched for by one of its own keys. A server signs one with
+/// each key it still holds; a peer that pinned any of them adopts the rest, so rotating
+/// an issuer key (`jieyue keys rotate`) does not cut a hub off from its members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyEndorsement {
+    /// The server.
+    pub server_id: Uuid,
+    /// Its issuer keys now.
+    pub keys: KeySet,
+    /// When it was signed.
+    pub issued_at: DateTime<Utc>,
+}
+
+impl KeyEndorsement {
+    /// One endorsement of `keys` per signer.
+    pub fn sign_all(
+        server_id: Uuid,
+        keys: &KeySet,
+        signers: &[&SigningKey],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, DistributionError> {
+        let endorsement = KeyEndorsement {
+            server_id,
+            keys: keys.clone(),
+            issued_at: now,
+        };
+        signers
+            .iter()
+            .map(|signer| Ok(jws::sign(KEYS_TYPE, &endorsement, signer)?))
+            .collect()
+    }
+
+    /// The keys to pin for `server_id` after reading `tokens`: the pinned ones plus those
+    /// an endorsement signed by a pinned key names. `None` if no token verifies against
+    /// a pinned key for that server (nothing new is trusted then).
+    pub fn adopt(tokens: &[String], pinned: &KeySet, server_id: Uuid) -> Option<KeySet> {
+        let mut keys = pinned.keys.clone();
+        let mut adopted = false;
+        for token in tokens {
+            let Ok(endorsement) = jws::verify::<KeyEndorsement>(token, KEYS_TYPE, pinned) else {
+                continue;
+            };
+            if endorsement.server_id != server_id {
+                continue;
+            }
+            for key in endorsement.keys.keys {
+                if !keys.iter().any(|k| k.key_id() == key.key_id()) {
+                    keys.push(key);
+                }
+            }
+            adopted = true;
+        }
+        adopted.then(|| KeySet::new(keys))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -920,6 +982,35 @@ mod tests {
             Envelope::open(&token, &keys, member, &other),
             Err(DistributionError::Key(KeyError::Unsealing))
         ));
+    }
+
+    #[test]
+    fn a_rotated_key_is_adopted_only_when_a_pinned_key_vouches_for_it() {
+        let old = SigningKey::from_seed(&[11; 32]).expect("key");
+        let new = SigningKey::from_seed(&[12; 32]).expect("key");
+        let server = Uuid::now_v7();
+        let pinned = KeySet::new([old.public_key().clone()]);
+        let both = KeySet::new([old.public_key().clone(), new.public_key().clone()]);
+        let tokens = KeyEndorsement::sign_all(server, &both, &[&new, &old], now()).expect("sign");
+        let adopted = KeyEndorsement::adopt(&tokens, &pinned, server).expect("adopted");
+        assert!(adopted.get(new.key_id().as_str()).is_some());
+        // Signed only by the new key, or for another server: nothing is adopted.
+        let unvouched = KeyEndorsement::sign_all(server, &both, &[&new], now()).expect("sign");
+        assert_eq!(KeyEndorsement::adopt(&unvouched, &pinned, server), None);
+        assert_eq!(
+            KeyEndorsement::adopt(&tokens, &pinned, Uuid::now_v7()),
+            None
+        );
+        // A stranger's key set signed by a stranger: nothing.
+        let rogue = SigningKey::from_seed(&[13; 32]).expect("key");
+        let forged = KeyEndorsement::sign_all(
+            server,
+            &KeySet::new([rogue.public_key().clone()]),
+            &[&rogue],
+            now(),
+        )
+        .expect("sign");
+        assert_eq!(KeyEndorsement::adopt(&forged, &pinned, server), None);
     }
 
     #[test]

@@ -88,6 +88,9 @@ pub struct ServerKeys {
     pub signing: SigningKey,
     /// Every issuer public key clients may trust (published).
     pub public: KeySet,
+    /// The ring's other issuer keys: they sign nothing new, but vouch for the active key
+    /// to peers that pinned them before a rotation (distribution's key endorsements).
+    pub retired: Vec<SigningKey>,
     /// Seals content and device keys at rest.
     pub master: MasterKeyRing,
 }
@@ -234,6 +237,7 @@ pub fn load(dir: &Path) -> Result<ServerKeys, KeysError> {
     let ring = read(&path)?;
     let mut signing = None;
     let mut public = Vec::new();
+    let mut retired = Vec::new();
     for entry in &ring.issuer {
         let der = Zeroizing::new(
             unb64(&entry.pkcs8)
@@ -252,6 +256,8 @@ pub fn load(dir: &Path) -> Result<ServerKeys, KeysError> {
                 return Err(invalid(&path, "more than one active issuer key"));
             }
             signing = Some(key);
+        } else {
+            retired.push(key);
         }
     }
     let signing = signing.ok_or_else(|| invalid(&path, "no active issuer key"))?;
@@ -276,6 +282,7 @@ pub fn load(dir: &Path) -> Result<ServerKeys, KeysError> {
     Ok(ServerKeys {
         signing,
         public: KeySet::new(public),
+        retired,
         master: MasterKeyRing::new(current, older),
     })
 }

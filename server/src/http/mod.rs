@@ -127,6 +127,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(distribution::installed))
         .routes(routes!(distribution::usage_report))
         .routes(routes!(distribution::enrol))
+        .routes(routes!(distribution::key_endorsements))
         .routes(routes!(distribution::offered))
         .routes(routes!(distribution::manifest))
         .routes(routes!(distribution::envelope))

@@ -90,6 +90,7 @@ const ROUTES: &[&str] = &[
     "GET /api/v1/admin/distribution/installed",
     "GET /api/v1/admin/distribution/usage",
     "POST /api/v1/hub/enrol",
+    "GET /api/v1/hub/keys",
     "GET /api/v1/hub/collections",
     "GET /api/v1/hub/collections/{slug}/manifest",
     "GET /api/v1/hub/collections/{slug}/versions/{version}/envelope",

@@ -733,3 +733,91 @@ fn fs_free(path: &Path) -> u64 {
         .and_then(|l| l.trim().parse().ok())
         .expect("free bytes")
 }
+
+/// Restarts a test server on the same data and the same address (peers keep its URL).
+async fn restart(app: TestApp) -> TestApp {
+    let port: u16 = app
+        .base
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let (mut config, data) = app.stop();
+    config.bind = format!("127.0.0.1:{port}").parse().expect("address");
+    TestApp::spawn_with(config, data).await
+}
+
+fn rotate_keys(app: &TestApp) {
+    jieyue_tests::jieyue_server::keys::rotate_issuer(
+        &app.config.effective_keys_dir(),
+        chrono::Utc::now(),
+    )
+    .expect("rotate");
+}
+
+/// A hub and a member each rotate their issuer key (`jieyue keys rotate`): the other
+/// side adopts the new key because a key it pinned vouches for it, by network and from
+/// a disk; a stranger's key is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_issuer_keys_does_not_cut_hub_and_members_apart() {
+    let Hub { app, titles, .. } = hub(Backend::Sqlite).await;
+    let county = TestApp::spawn(Backend::Sqlite).await;
+    let other = TestApp::spawn(Backend::Sqlite).await;
+    let hub = Hub {
+        admin: app.admin_token().await,
+        app,
+        titles,
+    };
+    enrol(&hub, &county, "淳安县图书馆", "浙江省").await;
+    enrol(&hub, &other, "建德市图书馆", "浙江省").await;
+
+    // The hub rotates and restarts: it now signs with a key no member pinned.
+    rotate_keys(&hub.app);
+    let app = restart(hub.app).await;
+    let hub = Hub {
+        admin: app.admin_token().await,
+        app,
+        titles: hub.titles,
+    };
+    // By network: the county fetches the hub's endorsements and adopts the new key.
+    let ctx = ctx_of(&county).await;
+    let report = bundle::pull(&ctx, InstallOptions::default(), &|_| {})
+        .await
+        .expect("pull");
+    assert!(report.failed.is_empty(), "{report:?}");
+    assert_eq!(report.installed.len(), 1, "{report:?}");
+    // From a disk: the bundle carries them too.
+    let disk = tempfile::tempdir().expect("disk");
+    export(&hub, disk.path(), Vec::new()).await;
+    let installed = import(&other, disk.path())
+        .await
+        .expect("import after rotation");
+    assert_eq!(installed.titles, 3);
+
+    // The member rotates: the hub adopts its new key from the endorsements its calls carry.
+    rotate_keys(&county);
+    let county = restart(county).await;
+    publish(&hub.app, &hub.admin, 2).await;
+    let ctx = ctx_of(&county).await;
+    let report = bundle::pull(&ctx, InstallOptions::default(), &|_| {})
+        .await
+        .expect("pull");
+    assert!(report.failed.is_empty(), "{report:?}");
+    assert_eq!(report.installed.first().map(|s| s.version), Some(2));
+
+    // A manifest signed by a key nobody vouches for is still refused.
+    let rogue = SigningKey::generate().expect("key");
+    let hub_keys: KeySet =
+        serde_json::from_value(hub.app.get("/.well-known/jieyue/keys", None).await.body)
+            .expect("keys");
+    let manifest = manifest_of(disk.path(), &hub_keys);
+    std::fs::write(
+        disk.path().join("manifest.jws"),
+        manifest.sign(&rogue).expect("sign"),
+    )
+    .expect("write");
+    assert!(matches!(
+        import(&other, disk.path()).await,
+        Err(BundleError::UnknownHub { .. })
+    ));
+}

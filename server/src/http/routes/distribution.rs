@@ -454,8 +454,14 @@ impl FromRequestParts<AppState> for PeerMember {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("JieyuePeer "))
             .ok_or(ServiceError::Unauthenticated)?;
+        let endorsements: Vec<String> = parts
+            .headers
+            .get(service::hub_client::ENDORSEMENTS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(',').map(|t| t.trim().to_owned()).collect())
+            .unwrap_or_default();
         Ok(Self(
-            service::authorise_peer(&state.ctx, token.trim()).await?,
+            service::authorise_peer(&state.ctx, token.trim(), &endorsements).await?,
         ))
     }
 }
@@ -488,6 +494,16 @@ pub async fn enrol(
     let EnrolmentAnswer { reply, hub_keys } =
         service::accept_enrolment(&state.ctx, &body.request).await?;
     Ok(Json(EnrolAnswerView { reply, hub_keys }))
+}
+
+/// This server's issuer keys, vouched for by each key it holds (`jieyue-keys+jws`):
+/// members that pinned an older key adopt a rotated one from these.
+#[utoipa::path(get, path = "/api/v1/hub/keys", tag = "distribution",
+    responses((status = 200, description = "Key endorsements (compact JWS strings)", body = Vec<String>)))]
+pub async fn key_endorsements(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    Ok(Json(service::key_endorsements(&state.ctx).await?))
 }
 
 /// A collection offered to members.

@@ -43,6 +43,8 @@ use crate::store::audit::{self, Actor, AuditEntry};
 use crate::store::distribution::{self as store, Installed};
 use crate::store::{lots, titles};
 
+/// The hub's key endorsements in a bundle (a JSON array of `jieyue-keys+jws`).
+pub const KEYS_FILE: &str = "keys.json";
 /// The signed manifest's file name in a bundle.
 pub const MANIFEST_FILE: &str = "manifest.jws";
 /// The directory of key envelopes in a bundle.
@@ -316,6 +318,10 @@ pub async fn export(
             tokio::fs::remove_file(&path).await.map_err(io(&path))?;
         }
     }
+    let endorsements = super::key_endorsements(ctx).await?;
+    let endorsements =
+        serde_json::to_vec(&endorsements).map_err(Error::internal("key endorsements"))?;
+    write_atomically(&dir.join(KEYS_FILE), &endorsements).await?;
     write_atomically(&dir.join(README_FILE), readme(&manifest).as_bytes()).await?;
     write_atomically(&dir.join(MANIFEST_FILE), token.as_bytes()).await?;
     super::audit_job(
@@ -498,7 +504,8 @@ pub async fn import(
         }
         other => other,
     })?;
-    let (hub, manifest) = verify_manifest(ctx, &token).await?;
+    let endorsements = read_endorsements(&dir.join(KEYS_FILE)).await;
+    let (hub, manifest) = verify_manifest(ctx, &token, &endorsements).await?;
     let member = hub
         .my_id
         .ok_or(Error::Bug("a hub row without this server's id"))?;
@@ -524,6 +531,17 @@ pub async fn import(
         progress,
     )
     .await
+}
+
+/// The endorsements a bundle carries (none if the file is missing or unreadable: they
+/// only matter after a key rotation, and the manifest check says what is wrong).
+async fn read_endorsements(path: &Path) -> Vec<String> {
+    match tokio::fs::read(path).await {
+        Ok(bytes) if bytes.len() < 1024 * 1024 => {
+            serde_json::from_slice(&bytes).unwrap_or_default()
+        }
+        _ => Vec::new(),
+    }
 }
 
 async fn made_for(envelope_dir: &Path) -> String {
@@ -561,16 +579,30 @@ async fn read_document(path: &Path) -> Result<String, BundleError> {
 }
 
 /// Finds the enrolled hub whose key signed `token` and verifies the manifest with it.
-pub async fn verify_manifest(ctx: &Ctx, token: &str) -> Result<(Peer, Manifest), BundleError> {
+///
+/// A manifest signed by a key no hub is pinned with may come from a hub that rotated its
+/// issuer key: `endorsements` (the hub's key endorsements, from the bundle or the hub)
+/// let a hub whose pinned key vouches for the new one adopt it first.
+pub async fn verify_manifest(
+    ctx: &Ctx,
+    token: &str,
+    endorsements: &[String],
+) -> Result<(Peer, Manifest), BundleError> {
     let kid = jws::peek_key_id(token)
         .map_err(|e| BundleError::Manifest(DistributionError::Signature(e)))?;
     let hubs = store::peers(ctx.db.reader(), PeerRole::Hub)
         .await
         .map_err(Error::from)?;
-    let hub = hubs
-        .into_iter()
+    let pinned = hubs
+        .iter()
         .find(|h| h.identity_keys.get(&kid).is_some())
-        .ok_or(BundleError::UnknownHub { kid })?;
+        .cloned();
+    let hub = match pinned {
+        Some(hub) => hub,
+        None => super::adopt_rotated_key(ctx, &hubs, &kid, endorsements)
+            .await?
+            .ok_or(BundleError::UnknownHub { kid })?,
+    };
     if hub.status != PeerStatus::Active {
         return Err(BundleError::HubSuspended(hub.name));
     }
@@ -1156,10 +1188,17 @@ async fn pull_one(
         return Ok(None);
     }
     let token = client.manifest(&offered.slug).await?;
-    let (signer, manifest) = verify_manifest(ctx, &token).await?;
+    let (signer, manifest) = match verify_manifest(ctx, &token, &[]).await {
+        // The hub may have rotated its key: ask it to vouch for the new one.
+        Err(BundleError::UnknownHub { .. }) => {
+            verify_manifest(ctx, &token, &client.endorsements().await?).await?
+        }
+        other => other?,
+    };
     if signer.id != hub.id || manifest.collection != offered.slug {
         return Err(BundleError::Manifest(DistributionError::Mismatch("hub")));
     }
+    let hub = &signer;
     let envelope = client
         .envelope(&manifest.collection, manifest.version)
         .await?;

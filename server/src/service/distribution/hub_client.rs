@@ -13,6 +13,9 @@ use crate::clock::Clock;
 use crate::keys::ServerKeys;
 use crate::service::{Error, Result};
 
+/// The request header carrying a member's key endorsements (comma-separated tokens).
+pub const ENDORSEMENTS_HEADER: &str = "jieyue-key-endorsements";
+
 /// A hub's URL as we keep it: `http(s)://host[:port]/prefix` without a trailing slash.
 pub fn normalise_base_url(raw: &str) -> Result<String> {
     let raw = raw.trim().trim_end_matches('/');
@@ -139,6 +142,22 @@ impl HubClient {
         })
     }
 
+    /// This server's key endorsements, sent with every call: if it rotated its issuer
+    /// key, the hub adopts the new one because a key it pinned vouches for it.
+    fn endorsement_header(&self) -> Result<String> {
+        let signers: Vec<&jieyue_protocol::SigningKey> = std::iter::once(&self.keys.signing)
+            .chain(self.keys.retired.iter())
+            .collect();
+        let tokens = jieyue_protocol::distribution::KeyEndorsement::sign_all(
+            self.member_id,
+            &self.keys.public,
+            &signers,
+            self.clock.now(),
+        )
+        .map_err(Error::internal("signing key endorsements"))?;
+        Ok(tokens.join(","))
+    }
+
     fn auth(&self) -> Result<String> {
         let token = PeerAuth::sign(
             self.member_id,
@@ -155,6 +174,7 @@ impl HubClient {
             .http
             .get(format!("{}{path}", self.base))
             .header(header::AUTHORIZATION, self.auth()?)
+            .header(ENDORSEMENTS_HEADER, self.endorsement_header()?)
             .timeout(StdDuration::from_secs(120))
             .send()
             .await
@@ -163,6 +183,13 @@ impl HubClient {
             return Err(refused(response).await);
         }
         response.text().await.map_err(unreachable(&self.base))
+    }
+
+    /// The hub's key endorsements (to adopt a key it rotated to).
+    pub async fn endorsements(&self) -> Result<Vec<String>> {
+        let text = self.get_text("/api/v1/hub/keys").await?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::Conflict(format!("the hub's key endorsements are not valid: {e}")))
     }
 
     /// The collections the hub offers.
@@ -192,7 +219,8 @@ impl HubClient {
         let mut request = self
             .http
             .get(format!("{}/api/v1/hub/objects/{sha256}", self.base))
-            .header(header::AUTHORIZATION, self.auth()?);
+            .header(header::AUTHORIZATION, self.auth()?)
+            .header(ENDORSEMENTS_HEADER, self.endorsement_header()?);
         if from > 0 {
             request = request.header(header::RANGE, format!("bytes={from}-"));
         }
@@ -210,6 +238,7 @@ impl HubClient {
             .http
             .post(format!("{}/api/v1/hub/usage", self.base))
             .header(header::AUTHORIZATION, self.auth()?)
+            .header(ENDORSEMENTS_HEADER, self.endorsement_header()?)
             .timeout(StdDuration::from_secs(120))
             .json(&serde_json::json!({ "report": report }))
             .send()

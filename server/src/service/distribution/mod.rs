@@ -14,8 +14,8 @@ pub mod usage;
 
 use chrono::{DateTime, Duration, Utc};
 use jieyue_protocol::distribution::{
-    CollectionRights, DistributionError, Envelope, EnvelopeContents, Manifest, MemberEnrolment,
-    PeerAuth, request_proves, respond_peer, sha256_hex, verify_peer_request,
+    CollectionRights, DistributionError, Envelope, EnvelopeContents, KeyEndorsement, Manifest,
+    MemberEnrolment, PeerAuth, request_proves, respond_peer, sha256_hex, verify_peer_request,
 };
 use jieyue_protocol::{ContentKey, KeySet, PeerKey, SealedKey};
 use serde_json::json;
@@ -421,15 +421,74 @@ pub async fn remove_peer(ctx: &Ctx, actor: &Staff, id: Uuid) -> Result<()> {
     Ok(())
 }
 
-/// The hub checks a member's peer authorisation token.
-pub async fn authorise_peer(ctx: &Ctx, token: &str) -> Result<Peer> {
+/// This server's key endorsements: its issuer keys, vouched for by each key it holds.
+pub async fn key_endorsements(ctx: &Ctx) -> Result<Vec<String>> {
+    let id = server_id(ctx).await?;
+    let signers: Vec<&jieyue_protocol::SigningKey> = std::iter::once(&ctx.keys.signing)
+        .chain(ctx.keys.retired.iter())
+        .collect();
+    KeyEndorsement::sign_all(id, &ctx.keys.public, &signers, ctx.clock.now())
+        .map_err(Error::internal("signing key endorsements"))
+}
+
+/// Pins the rotated key `kid` for whichever of `peers` one of `endorsements` (signed by
+/// a key pinned for it) vouches for; the updated peer, or `None`.
+pub(crate) async fn adopt_rotated_key(
+    ctx: &Ctx,
+    peers: &[Peer],
+    kid: &str,
+    endorsements: &[String],
+) -> Result<Option<Peer>> {
+    if endorsements.is_empty() {
+        return Ok(None);
+    }
+    for peer in peers {
+        let Some(keys) = KeyEndorsement::adopt(endorsements, &peer.identity_keys, peer.id) else {
+            continue;
+        };
+        if keys.get(kid).is_none() {
+            continue;
+        }
+        let mut updated = peer.clone();
+        updated.identity_keys = keys;
+        let txn = ctx.db.begin_write().await?;
+        store::update_peer(&txn, &updated).await?;
+        audit::record(
+            &txn,
+            AuditEntry {
+                actor: Actor::System,
+                library_id: None,
+                action: "peer.keys",
+                target_kind: "peer",
+                target_id: Some(updated.id),
+                detail: Some(json!({ "adopted": kid })),
+            },
+            ctx.clock.now(),
+        )
+        .await?;
+        txn.commit().await?;
+        return Ok(Some(updated));
+    }
+    Ok(None)
+}
+
+/// The hub checks a member's peer authorisation token. A token signed by a key the
+/// hub has not pinned is accepted once `endorsements` show the member's pinned key
+/// vouching for it (the member rotated its issuer key).
+pub async fn authorise_peer(ctx: &Ctx, token: &str, endorsements: &[String]) -> Result<Peer> {
     let refused = || Error::Unauthenticated;
     let claimed = PeerAuth::claimed_member(token).ok_or_else(refused)?;
-    let member = store::peer(ctx.db.reader(), claimed)
+    let mut member = store::peer(ctx.db.reader(), claimed)
         .await?
         .filter(|p| p.role == PeerRole::Member)
         .ok_or_else(refused)?;
     let hub_id = server_id(ctx).await?;
+    let kid = jieyue_protocol::jws::peek_key_id(token).map_err(|_| refused())?;
+    if member.identity_keys.get(&kid).is_none() && member.status == PeerStatus::Active {
+        member = adopt_rotated_key(ctx, std::slice::from_ref(&member), &kid, endorsements)
+            .await?
+            .ok_or_else(refused)?;
+    }
     PeerAuth::verify(token, &member.identity_keys, hub_id, ctx.clock.now())
         .map_err(|_| refused())?;
     if member.status != PeerStatus::Active {
