@@ -821,3 +821,34 @@ async fn rotating_issuer_keys_does_not_cut_hub_and_members_apart() {
         Err(BundleError::UnknownHub { .. })
     ));
 }
+
+/// "All titles" means all titles readers see: a title hidden at the hub stays out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_catalogue_leaves_hidden_titles_out() {
+    use jieyue_tests::jieyue_server::service::distribution::{By, every_title};
+    let hub = hub(Backend::Sqlite).await;
+    let hidden = &hub.titles[1];
+    let patched = hub
+        .app
+        .patch(
+            &format!("/api/v1/admin/titles/{hidden}"),
+            Some(&hub.admin),
+            json!({ "suppressed": true }),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{patched:?}");
+    let ctx = ctx_of(&hub.app).await;
+    let all: HashSet<String> = every_title(&ctx, By::Operator)
+        .await
+        .expect("titles")
+        .into_iter()
+        .map(|t| t.0.to_string())
+        .collect();
+    let expected: HashSet<String> = hub
+        .titles
+        .iter()
+        .filter(|t| *t != hidden)
+        .cloned()
+        .collect();
+    assert_eq!(all, expected);
+}

@@ -574,16 +574,20 @@ async fn collection_by_slug(ctx: &Ctx, slug: &str) -> Result<Collection> {
         .ok_or(Error::NotFound("collection"))
 }
 
-/// Every title in the catalogue (to put the whole catalogue in a collection).
+/// Every title readers can see (to put the whole catalogue in a collection; titles
+/// hidden from readers here are left out, or members would show them).
 pub async fn every_title(ctx: &Ctx, by: By<'_>) -> Result<Vec<TitleId>> {
     by.authorise()?;
     let mut all = Vec::new();
+    let mut after = None;
     loop {
-        let batch = titles::ids_after(ctx.db.reader(), all.last().copied(), 1000).await?;
-        if batch.is_empty() {
+        let batch = titles::ids_after(ctx.db.reader(), after, 1000).await?;
+        let Some(last) = batch.last().copied() else {
             return Ok(all);
-        }
-        all.extend(batch);
+        };
+        after = Some(last);
+        let listed = titles::get_many(ctx.db.reader(), &batch).await?;
+        all.extend(listed.iter().filter(|t| !t.suppressed).map(|t| t.id));
     }
 }
 
