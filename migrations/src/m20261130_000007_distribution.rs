@@ -16,6 +16,11 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(LocalServer::Table)
                     .col(uuid(LocalServer::Id).primary_key())
+                    // Always 1, and unique: the table holds one row, whoever inserts first.
+                    .col(
+                        integer_uniq(LocalServer::Singleton)
+                            .check(Expr::col(LocalServer::Singleton).eq(1)),
+                    )
                     .col(timestamp_with_time_zone(LocalServer::CreatedAt))
                     .to_owned(),
             )
@@ -184,6 +189,22 @@ impl MigrationTrait for Migration {
         manager
             .create_table(
                 Table::create()
+                    .table(TitleOrigins::Table)
+                    .col(uuid(TitleOrigins::TitleId).primary_key())
+                    .col(uuid(TitleOrigins::HubId))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_title_origins_title")
+                            .from(TitleOrigins::Table, TitleOrigins::TitleId)
+                            .to(Titles::Table, Titles::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
                     .table(LocalObjects::Table)
                     .col(string_len(LocalObjects::Sha256, 64).primary_key())
                     .col(big_integer(LocalObjects::Size))
@@ -238,6 +259,7 @@ impl MigrationTrait for Migration {
             UsageCursor::Table.into_iden(),
             UsageLog::Table.into_iden(),
             LocalObjects::Table.into_iden(),
+            TitleOrigins::Table.into_iden(),
             InstalledTitles::Table.into_iden(),
             InstalledCollections::Table.into_iden(),
             HubObjects::Table.into_iden(),
@@ -265,6 +287,7 @@ enum Titles {
 enum LocalServer {
     Table,
     Id,
+    Singleton,
     CreatedAt,
 }
 
@@ -339,6 +362,13 @@ enum InstalledTitles {
     HubId,
     Slug,
     TitleId,
+}
+
+#[derive(DeriveIden)]
+enum TitleOrigins {
+    Table,
+    TitleId,
+    HubId,
 }
 
 #[derive(DeriveIden)]

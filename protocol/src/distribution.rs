@@ -151,6 +151,9 @@ pub struct PeerReply {
     pub server_public_key: [u8; 32],
     /// HMAC-SHA256 under the enrolment code of the exchange and the signing key id.
     pub proof: String,
+    /// The hub's issuer keys, for the member to pin: inside the signed reply, so the
+    /// code's proof (which names the signing key) vouches for all of them.
+    pub hub_keys: KeySet,
     /// Hub time.
     pub issued_at: DateTime<Utc>,
 }
@@ -285,6 +288,10 @@ impl MemberEnrolment {
         if !same(&expected, &reply.proof) {
             return Err(DistributionError::Proof);
         }
+        // Only the signed set is pinned, and it must hold the key the proof names.
+        if reply.hub_keys.get(&kid).is_none() {
+            return Err(DistributionError::Mismatch("key set"));
+        }
         let key = derive_peer_key(
             self.private,
             &reply.server_public_key,
@@ -331,6 +338,7 @@ pub fn respond_peer(
     hub_id: Uuid,
     hub_name: &str,
     issuer: &SigningKey,
+    hub_keys: &KeySet,
     now: DateTime<Utc>,
 ) -> Result<(String, PeerKey), DistributionError> {
     let rng = ring::rand::SystemRandom::new();
@@ -356,6 +364,7 @@ pub fn respond_peer(
             &server_public,
             issuer.key_id().as_str(),
         ),
+        hub_keys: hub_keys.clone(),
         issued_at: now,
     };
     Ok((jws::sign(PEER_REPLY_TYPE, &reply, issuer)?, key))
@@ -492,9 +501,11 @@ impl Manifest {
         }
     }
 
-    /// Total bytes of the listed objects.
+    /// Total bytes of the listed objects (saturating: a manifest cannot make it wrap).
     pub fn total_size(&self) -> u64 {
-        self.objects.iter().map(|o| o.size).sum()
+        self.objects
+            .iter()
+            .fold(0u64, |total, o| total.saturating_add(o.size))
     }
 }
 
@@ -778,27 +789,17 @@ impl KeyEndorsement {
             .collect()
     }
 
-    /// The keys to pin for `server_id` after reading `tokens`: the pinned ones plus those
-    /// an endorsement signed by a pinned key names. `None` if no token verifies against
-    /// a pinned key for that server (nothing new is trusted then).
+    /// The keys to pin for `server_id` after reading `tokens`: the set the newest
+    /// endorsement signed by a pinned key names (keys the server dropped from its ring
+    /// are dropped here too). `None` if no token verifies against a pinned key for that
+    /// server (nothing new is trusted then).
     pub fn adopt(tokens: &[String], pinned: &KeySet, server_id: Uuid) -> Option<KeySet> {
-        let mut keys = pinned.keys.clone();
-        let mut adopted = false;
-        for token in tokens {
-            let Ok(endorsement) = jws::verify::<KeyEndorsement>(token, KEYS_TYPE, pinned) else {
-                continue;
-            };
-            if endorsement.server_id != server_id {
-                continue;
-            }
-            for key in endorsement.keys.keys {
-                if !keys.iter().any(|k| k.key_id() == key.key_id()) {
-                    keys.push(key);
-                }
-            }
-            adopted = true;
-        }
-        adopted.then(|| KeySet::new(keys))
+        tokens
+            .iter()
+            .filter_map(|token| jws::verify::<KeyEndorsement>(token, KEYS_TYPE, pinned).ok())
+            .filter(|endorsement| endorsement.server_id == server_id)
+            .max_by_key(|endorsement| endorsement.issued_at)
+            .map(|endorsement| endorsement.keys)
     }
 }
 
@@ -829,11 +830,36 @@ mod tests {
             return Err(DistributionError::Proof);
         }
         let hub = hub_key();
-        let (reply, hub_side) =
-            respond_peer(&request, code_hub, Uuid::nil(), "浙江省图书馆", &hub, now())?;
+        let (reply, hub_side) = respond_peer(
+            &request,
+            code_hub,
+            Uuid::nil(),
+            "浙江省图书馆",
+            &hub,
+            &KeySet::new([hub.public_key().clone()]),
+            now(),
+        )?;
         let (member_side, _) =
             enrolment.finish(&reply, &KeySet::new([hub.public_key().clone()]))?;
         Ok((member_side, hub_side))
+    }
+
+    #[test]
+    fn the_member_pins_only_the_signed_key_set() {
+        let identity = SigningKey::from_seed(&[2; 32]).expect("key");
+        let hub = hub_key();
+        let rogue = SigningKey::from_seed(&[9; 32]).expect("key");
+        let (enrolment, token) =
+            MemberEnrolment::start(Uuid::now_v7(), "x", &identity, "code", now()).expect("start");
+        let request = verify_peer_request(&token).expect("request");
+        let signed_set = KeySet::new([hub.public_key().clone()]);
+        let (reply, _) = respond_peer(&request, "code", Uuid::nil(), "h", &hub, &signed_set, now())
+            .expect("reply");
+        // Whatever travels beside the reply (a rogue key added on the way) is only used
+        // to find the signing key; the pinned set is the signed one.
+        let beside = KeySet::new([hub.public_key().clone(), rogue.public_key().clone()]);
+        let (_, answer) = enrolment.finish(&reply, &beside).expect("finish");
+        assert_eq!(answer.hub_keys, signed_set);
     }
 
     #[test]
@@ -855,8 +881,16 @@ mod tests {
             MemberEnrolment::start(member, "x", &identity, "real-code", now()).expect("start");
         let request = verify_peer_request(&token).expect("request");
         let hub = hub_key();
-        let (reply, _) =
-            respond_peer(&request, "guessed", Uuid::nil(), "h", &hub, now()).expect("reply");
+        let (reply, _) = respond_peer(
+            &request,
+            "guessed",
+            Uuid::nil(),
+            "h",
+            &hub,
+            &KeySet::new([hub.public_key().clone()]),
+            now(),
+        )
+        .expect("reply");
         assert_eq!(
             enrolment
                 .finish(&reply, &KeySet::new([hub.public_key().clone()]))

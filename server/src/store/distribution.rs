@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::entity::distribution::{
     collection, collection_title, collection_version, hub_object, hub_usage, installed_collection,
-    installed_title, local_object, local_server, peer, usage_cursor, usage_log,
+    installed_title, local_object, local_server, peer, title_origin, usage_cursor, usage_log,
 };
 use super::entity::lending::loan;
 use super::{Result, StoreError};
@@ -48,24 +48,19 @@ pub async fn local_server_id_cached(conn: &impl ConnectionTrait) -> Result<Optio
         .map(|row| row.id))
 }
 
-/// This server's id in distribution (made on first use).
+/// This server's id in distribution (made on first use; of two first uses at once, the
+/// one inserted first stands for both).
 pub async fn local_server_id(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Uuid> {
-    if let Some(row) = local_server::Entity::find().one(conn).await? {
-        return Ok(row.id);
-    }
-    local_server::ActiveModel {
+    local_server::Entity::insert(local_server::ActiveModel {
         id: Set(Uuid::now_v7()),
+        singleton: Set(1),
         created_at: Set(now),
-    }
-    .insert(conn)
+    })
+    .on_conflict_do_nothing_on([local_server::Column::Singleton])
+    .exec_without_returning(conn)
     .await?;
-    // Two first uses at once leave two rows; the oldest id wins for everyone.
-    local_server::Entity::find()
-        .order_by_asc(local_server::Column::CreatedAt)
-        .order_by_asc(local_server::Column::Id)
-        .one(conn)
+    local_server_id_cached(conn)
         .await?
-        .map(|row| row.id)
         .ok_or_else(|| corrupt("local_server", "no row after insert"))
 }
 
@@ -147,6 +142,24 @@ pub async fn complete_enrolment(
         .filter(C::Id.eq(p.id))
         .filter(C::Status.eq(PeerStatus::Invited.as_str()))
         .filter(C::CodeSealed.eq(code_sealed))
+        .exec(conn)
+        .await?;
+    Ok(done.rows_affected == 1)
+}
+
+/// Replaces an active peer's pinned keys; whether it was (a suspended or removed peer
+/// keeps what it had).
+pub async fn set_identity_keys(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    keys: &KeySet,
+) -> Result<bool> {
+    use peer::Column as C;
+    let keys = serde_json::to_value(keys).map_err(|e| corrupt("peers", e.to_string()))?;
+    let done = peer::Entity::update_many()
+        .col_expr(C::IdentityKeys, Expr::val(keys))
+        .filter(C::Id.eq(id))
+        .filter(C::Status.eq(PeerStatus::Active.as_str()))
         .exec(conn)
         .await?;
     Ok(done.rows_affected == 1)
@@ -488,6 +501,30 @@ pub async fn set_installed(
     Ok(())
 }
 
+/// The hub a title was first installed from (`None`: ingested here, or unknown).
+pub async fn title_origin(conn: &impl ConnectionTrait, title: Uuid) -> Result<Option<Uuid>> {
+    Ok(title_origin::Entity::find_by_id(title)
+        .one(conn)
+        .await?
+        .map(|m| m.hub_id))
+}
+
+/// Records that `title` came from `hub_id` (once).
+pub async fn set_title_origin(
+    conn: &impl ConnectionTrait,
+    title: Uuid,
+    hub_id: Uuid,
+) -> Result<()> {
+    title_origin::Entity::insert(title_origin::ActiveModel {
+        title_id: Set(title),
+        hub_id: Set(hub_id),
+    })
+    .on_conflict_do_nothing_on([title_origin::Column::TitleId])
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
 /// Titles installed from `hub_id` (any collection).
 pub async fn installed_titles(conn: &impl ConnectionTrait, hub_id: Uuid) -> Result<HashSet<Uuid>> {
     Ok(installed_title::Entity::find()
@@ -595,14 +632,26 @@ pub async fn start_usage_log(
     }
 }
 
-/// Appends one day's counts per title and moves the cursor past that day.
+/// Moves the cursor past `day` and appends its counts per title, unless another
+/// replica has rolled that day up already (then `false`, nothing written).
 pub async fn append_usage_day(
     conn: &impl ConnectionTrait,
     hub_id: Uuid,
     day: NaiveDate,
     counts: &[(Uuid, DayCounts)],
-) -> Result<()> {
+) -> Result<bool> {
     let text = day.format("%Y-%m-%d").to_string();
+    // Claim the day first, by one conditional update: of two replicas rolling it up at
+    // once, one moves the cursor and appends; the other changes nothing.
+    let claimed = usage_cursor::Entity::update_many()
+        .col_expr(usage_cursor::Column::RolledThrough, Expr::val(text.clone()))
+        .filter(usage_cursor::Column::HubId.eq(hub_id))
+        .filter(usage_cursor::Column::RolledThrough.lt(text.clone()))
+        .exec(conn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Ok(false);
+    }
     for (title, c) in counts {
         usage_log::ActiveModel {
             seq: NotSet,
@@ -616,8 +665,7 @@ pub async fn append_usage_day(
         .insert(conn)
         .await?;
     }
-    let (_, acked) = usage_cursor(conn, hub_id).await?;
-    save_cursor(conn, hub_id, Some(day), acked).await
+    Ok(true)
 }
 
 /// Records the hub's acknowledgement (never moves it back).

@@ -481,6 +481,20 @@ async fn bad_bundles_are_refused_and_publish_nothing(backend: Backend) {
     bytes[middle] ^= 0x01;
     std::fs::write(&path, &bytes).expect("repair");
 
+    // An object that is not a regular file (a link to an endless device) is refused,
+    // not read for ever.
+    let linked = tempfile::tempdir().expect("linked");
+    copy_dir(disk.path(), linked.path());
+    let target = linked.path().join(object_path(victim));
+    std::fs::remove_file(&target).expect("remove");
+    std::os::unix::fs::symlink("/dev/zero", &target).expect("symlink");
+    match import(&county, linked.path()).await {
+        Err(err @ BundleError::Corrupt { .. }) => {
+            assert!(err.to_string().contains("not a regular file"), "{err}");
+        }
+        other => panic!("expected a refused object, got {other:?}"),
+    }
+
     // A manifest signed by another key.
     let forged_dir = tempfile::tempdir().expect("forged");
     copy_dir(disk.path(), forged_dir.path());

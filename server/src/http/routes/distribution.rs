@@ -429,7 +429,12 @@ pub async fn usage_report(
 ) -> Result<Json<Vec<usage::UsageRow>>, ApiError> {
     let today = state.ctx.calendar.date_of(state.ctx.clock.now());
     let to = query.to.unwrap_or(today);
-    let from = query.from.unwrap_or(to - Duration::days(365));
+    let from = match query.from {
+        Some(from) => from,
+        None => to
+            .checked_sub_signed(Duration::days(365))
+            .unwrap_or(NaiveDate::MIN),
+    };
     Ok(Json(
         usage::report(&state.ctx, &auth.staff, from, to).await?,
     ))

@@ -536,12 +536,35 @@ pub async fn import(
 /// The endorsements a bundle carries (none if the file is missing or unreadable: they
 /// only matter after a key rotation, and the manifest check says what is wrong).
 async fn read_endorsements(path: &Path) -> Vec<String> {
-    match tokio::fs::read(path).await {
-        Ok(bytes) if bytes.len() < 1024 * 1024 => {
-            serde_json::from_slice(&bytes).unwrap_or_default()
-        }
-        _ => Vec::new(),
+    match read_bounded(path, 1024 * 1024).await {
+        Ok(text) => serde_json::from_str(&text).unwrap_or_default(),
+        Err(_) => Vec::new(),
     }
+}
+
+/// Reads a small document of a bundle: a regular file (not a device, a pipe or a
+/// directory) of at most `limit` bytes, read through that limit whatever it claims.
+async fn read_bounded(path: &Path, limit: usize) -> Result<String, BundleError> {
+    let file = tokio::fs::File::open(path).await.map_err(io(path))?;
+    let meta = file.metadata().await.map_err(io(path))?;
+    let too_big = || {
+        BundleError::Manifest(DistributionError::Invalid(format!(
+            "{} is not a regular file of at most {limit} bytes",
+            path.display()
+        )))
+    };
+    if !meta.is_file() || meta.len() > limit as u64 {
+        return Err(too_big());
+    }
+    let mut text = String::new();
+    file.take(limit as u64 + 1)
+        .read_to_string(&mut text)
+        .await
+        .map_err(io(path))?;
+    if text.len() > limit {
+        return Err(too_big());
+    }
+    Ok(text)
 }
 
 async fn made_for(envelope_dir: &Path) -> String {
@@ -566,15 +589,7 @@ async fn made_for(envelope_dir: &Path) -> String {
 }
 
 async fn read_document(path: &Path) -> Result<String, BundleError> {
-    let meta = tokio::fs::metadata(path).await.map_err(io(path))?;
-    if meta.len() > jieyue_protocol::distribution::MAX_DOCUMENT_LEN as u64 {
-        return Err(BundleError::Manifest(DistributionError::Invalid(format!(
-            "{} is {} bytes, more than any manifest or envelope",
-            path.display(),
-            meta.len()
-        ))));
-    }
-    let text = tokio::fs::read_to_string(path).await.map_err(io(path))?;
+    let text = read_bounded(path, jieyue_protocol::distribution::MAX_DOCUMENT_LEN).await?;
     Ok(text.trim().to_owned())
 }
 
@@ -597,11 +612,13 @@ pub async fn verify_manifest(
         .iter()
         .find(|h| h.identity_keys.get(&kid).is_some())
         .cloned();
-    let hub = match pinned {
-        Some(hub) => hub,
-        None => super::adopt_rotated_key(ctx, &hubs, &kid, endorsements)
-            .await?
-            .ok_or(BundleError::UnknownHub { kid })?,
+    let (hub, rotated) = match pinned {
+        Some(hub) => (hub, false),
+        None => (
+            super::rotated_keys(&hubs, &kid, endorsements)
+                .ok_or(BundleError::UnknownHub { kid })?,
+            true,
+        ),
     };
     if hub.status != PeerStatus::Active {
         return Err(BundleError::HubSuspended(hub.name));
@@ -609,6 +626,10 @@ pub async fn verify_manifest(
     let manifest = Manifest::verify(token, &hub.identity_keys).map_err(BundleError::Manifest)?;
     if manifest.hub_id != hub.id {
         return Err(BundleError::Manifest(DistributionError::Mismatch("hub")));
+    }
+    if rotated {
+        // The manifest verified with the endorsed key: pin it.
+        super::pin_rotated_keys(ctx, &hub).await?;
     }
     Ok((hub, manifest))
 }
@@ -884,7 +905,15 @@ async fn copy_into_store(
         }
         Err(e) => return Err(io(path)(e)),
     };
-    let size = file.metadata().await.map_err(io(path))?.len();
+    let meta = file.metadata().await.map_err(io(path))?;
+    if !meta.is_file() {
+        return Err(BundleError::Corrupt {
+            object: object.sha256.clone(),
+            what: what.to_owned(),
+            why: "it is not a regular file".into(),
+        });
+    }
+    let size = meta.len();
     if size != object.size {
         return Err(BundleError::Corrupt {
             object: object.sha256.clone(),
@@ -900,11 +929,20 @@ async fn copy_into_store(
         .map_err(Error::from)?;
     let mut hasher = ring::digest::Context::new(&ring::digest::SHA256);
     let mut buffer = vec![0u8; CHUNK];
+    let mut read = 0u64;
     let outcome: Result<(), BundleError> = async {
         loop {
             let n = file.read(&mut buffer).await.map_err(io(path))?;
             if n == 0 {
                 break;
+            }
+            read += n as u64;
+            if read > object.size {
+                return Err(BundleError::Corrupt {
+                    object: object.sha256.clone(),
+                    what: what.to_owned(),
+                    why: format!("it grew past the {} bytes the manifest says", object.size),
+                });
             }
             hasher.update(&buffer[..n]);
             writer.write(&buffer[..n]).await.map_err(Error::from)?;
@@ -1007,9 +1045,22 @@ async fn publish(
                 what: format!("catalogue record of title {}", t.id),
                 why: format!("it does not parse: {e}"),
             })?;
-        if record.id != t.id || record.package_sha256 != t.package {
+        // The record must name exactly the objects the manifest lists for the title.
+        let size_of = |sha: &str| {
+            manifest
+                .objects
+                .iter()
+                .find(|o| o.sha256 == sha)
+                .map(|o| o.size)
+        };
+        let consistent = record.id == t.id
+            && record.package_sha256 == t.package
+            && size_of(&t.package) == Some(record.package_size)
+            && record.cover.as_ref().map(|(sha, _)| sha) == t.cover.as_ref()
+            && record.thumbnail == t.thumbnail;
+        if !consistent {
             return Err(BundleError::Manifest(DistributionError::Invalid(format!(
-                "the catalogue record of title {} names another title or package",
+                "the catalogue record of title {} does not match the manifest",
                 t.id
             ))));
         }
@@ -1039,7 +1090,16 @@ async fn publish(
     let mut skipped = Vec::new();
     let mut placed = Vec::new();
     for mut title in records {
+        let origin = store::title_origin(&txn, title.id.0)
+            .await
+            .map_err(Error::from)?;
         match titles::get(&txn, title.id).await.map_err(Error::from)? {
+            // A title ingested here or installed from another hub is not this hub's to
+            // change.
+            Some(_) if origin != Some(hub.id) => {
+                skipped.push(format!("《{}》", title.metadata.title));
+                continue;
+            }
             Some(existing) => {
                 title.created_at = existing.created_at;
                 title.suppressed = existing.suppressed;
@@ -1056,6 +1116,9 @@ async fn publish(
                     continue;
                 }
                 titles::insert(&txn, &title).await.map_err(Error::from)?;
+                store::set_title_origin(&txn, title.id.0, hub.id)
+                    .await
+                    .map_err(Error::from)?;
             }
         }
         // The collection's copies: a shared-pool lot, once per title (a title dropped

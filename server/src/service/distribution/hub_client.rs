@@ -58,12 +58,39 @@ fn unreachable(base: &str) -> impl FnOnce(reqwest::Error) -> Error + '_ {
     move |e| Error::Conflict(format!("the hub at {base} cannot be reached: {e}"))
 }
 
+/// Most bytes read from a hub's JSON answer (lists, errors, acknowledgements).
+const SMALL_ANSWER: usize = 1024 * 1024;
+
+/// Reads an answer's body, refusing one longer than `limit` (a hub, or whoever sits
+/// between, cannot make this server read without end).
+async fn body_bounded(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(Error::Conflict(format!(
+            "the hub's answer is larger than {limit} bytes"
+        )));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| Error::Conflict(format!("reading the hub's answer: {e}")))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(Error::Conflict(format!(
+                "the hub's answer is larger than {limit} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 async fn refused(response: reqwest::Response) -> Error {
     let status = response.status();
-    let detail = response
-        .json::<serde_json::Value>()
+    let detail = body_bounded(response, 64 * 1024)
         .await
         .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
         .unwrap_or_default();
     match status {
@@ -86,9 +113,8 @@ pub async fn enrol(base_url: &str, request: &str) -> Result<EnrolmentAnswer> {
     if !response.status().is_success() {
         return Err(refused(response).await);
     }
-    response
-        .json()
-        .await
+    let body = body_bounded(response, SMALL_ANSWER).await?;
+    serde_json::from_slice(&body)
         .map_err(|e| Error::Conflict(format!("the hub's answer is not an enrolment reply: {e}")))
 }
 
@@ -182,7 +208,9 @@ impl HubClient {
         if !response.status().is_success() {
             return Err(refused(response).await);
         }
-        response.text().await.map_err(unreachable(&self.base))
+        let body = body_bounded(response, jieyue_protocol::distribution::MAX_DOCUMENT_LEN).await?;
+        String::from_utf8(body)
+            .map_err(|_| Error::Conflict("the hub's answer is not UTF-8 text".into()))
     }
 
     /// The hub's key endorsements (to adopt a key it rotated to).
@@ -247,7 +275,9 @@ impl HubClient {
         if !response.status().is_success() {
             return Err(refused(response).await);
         }
-        let body: serde_json::Value = response.json().await.map_err(unreachable(&self.base))?;
+        let body: serde_json::Value =
+            serde_json::from_slice(&body_bounded(response, SMALL_ANSWER).await?)
+                .map_err(|e| Error::Conflict(format!("the hub's usage answer: {e}")))?;
         body.get("acked")
             .and_then(serde_json::Value::as_u64)
             .ok_or_else(|| Error::Conflict("the hub's usage answer has no acknowledgement".into()))

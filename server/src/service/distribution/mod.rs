@@ -12,7 +12,7 @@ pub mod bundle;
 pub mod hub_client;
 pub mod usage;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use jieyue_protocol::distribution::{
     CollectionRights, DistributionError, Envelope, EnvelopeContents, KeyEndorsement, Manifest,
     MemberEnrolment, PeerAuth, request_proves, respond_peer, sha256_hex, verify_peer_request,
@@ -271,8 +271,16 @@ pub async fn accept_enrolment(ctx: &Ctx, request: &str) -> Result<EnrolmentAnswe
     let now = ctx.clock.now();
     let hub_id = server_id(ctx).await?;
     let hub_name = own_name(ctx, hub_id).await?;
-    let (reply, key) = respond_peer(&request, &code, hub_id, &hub_name, &ctx.keys.signing, now)
-        .map_err(bad_document)?;
+    let (reply, key) = respond_peer(
+        &request,
+        &code,
+        hub_id,
+        &hub_name,
+        &ctx.keys.signing,
+        &ctx.keys.public,
+        now,
+    )
+    .map_err(bad_document)?;
     member.identity_keys = KeySet::new([request.identity_key.clone()]);
     member.peer_key_sealed = Some(seal_peer_key(ctx, member.id, &key)?);
     member.enrolled_at = Some(now);
@@ -323,7 +331,7 @@ pub async fn enrol_with_hub(ctx: &Ctx, by: By<'_>, base_url: &str, code: &str) -
         role: PeerRole::Hub,
         name: reply.hub_name.clone(),
         region: None,
-        identity_keys: answer.hub_keys.clone(),
+        identity_keys: reply.hub_keys.clone(),
         peer_key_sealed: Some(seal_peer_key(ctx, reply.hub_id, &key)?),
         base_url: Some(base_url),
         code_sealed: None,
@@ -332,9 +340,27 @@ pub async fn enrol_with_hub(ctx: &Ctx, by: By<'_>, base_url: &str, code: &str) -
         created_at: now,
         enrolled_at: Some(now),
     };
+    // A hub names its own id: it must not be this server, nor take over another peer
+    // (a provincial hub answering with the national hub's id). Enrolling again with the
+    // same hub is fine only if that hub signs with a key already pinned for it.
+    if hub.id == server_id(ctx).await? {
+        return Err(Error::Conflict(
+            "the hub answered with this server's own id".into(),
+        ));
+    }
+    let kid = jieyue_protocol::jws::peek_key_id(&answer.reply)
+        .map_err(|e| Error::Conflict(format!("the hub's reply is not valid: {e}")))?;
     let txn = ctx.db.begin_write().await?;
     match store::peer(&txn, hub.id).await? {
-        Some(_) => store::update_peer(&txn, &hub).await?,
+        Some(known) if known.role == PeerRole::Hub && known.identity_keys.get(&kid).is_some() => {
+            store::update_peer(&txn, &hub).await?;
+        }
+        Some(_) => {
+            return Err(Error::Conflict(format!(
+                "the hub answered with the id of another server this one knows ({}); refused",
+                hub.id
+            )));
+        }
         None => store::insert_peer(&txn, &hub).await?,
     }
     audit::record(
@@ -431,28 +457,24 @@ pub async fn key_endorsements(ctx: &Ctx) -> Result<Vec<String>> {
         .map_err(Error::internal("signing key endorsements"))
 }
 
-/// Pins the rotated key `kid` for whichever of `peers` one of `endorsements` (signed by
-/// a key pinned for it) vouches for; the updated peer, or `None`.
-pub(crate) async fn adopt_rotated_key(
-    ctx: &Ctx,
-    peers: &[Peer],
-    kid: &str,
-    endorsements: &[String],
-) -> Result<Option<Peer>> {
-    if endorsements.is_empty() {
-        return Ok(None);
-    }
-    for peer in peers {
-        let Some(keys) = KeyEndorsement::adopt(endorsements, &peer.identity_keys, peer.id) else {
-            continue;
-        };
-        if keys.get(kid).is_none() {
-            continue;
-        }
+/// The peer among `peers` that one of `endorsements` (signed by a key pinned for it)
+/// shows using the rotated key `kid`, with the endorsed key set: a candidate only,
+/// written by [`pin_rotated_keys`] once the document signed with `kid` verified.
+pub(crate) fn rotated_keys(peers: &[Peer], kid: &str, endorsements: &[String]) -> Option<Peer> {
+    peers.iter().find_map(|peer| {
+        let keys = KeyEndorsement::adopt(endorsements, &peer.identity_keys, peer.id)?;
+        keys.get(kid)?;
         let mut updated = peer.clone();
         updated.identity_keys = keys;
-        let txn = ctx.db.begin_write().await?;
-        store::update_peer(&txn, &updated).await?;
+        Some(updated)
+    })
+}
+
+/// Pins a peer's endorsed keys (only while it is active: a suspension or removal in
+/// the meantime wins).
+pub(crate) async fn pin_rotated_keys(ctx: &Ctx, peer: &Peer) -> Result<()> {
+    let txn = ctx.db.begin_write().await?;
+    if store::set_identity_keys(&txn, peer.id, &peer.identity_keys).await? {
         audit::record(
             &txn,
             AuditEntry {
@@ -460,41 +482,46 @@ pub(crate) async fn adopt_rotated_key(
                 library_id: None,
                 action: "peer.keys",
                 target_kind: "peer",
-                target_id: Some(updated.id),
-                detail: Some(json!({ "adopted": kid })),
+                target_id: Some(peer.id),
+                detail: Some(json!({
+                    "keys": peer.identity_keys.keys.iter().map(|k| k.key_id().as_str().to_owned()).collect::<Vec<_>>(),
+                })),
             },
             ctx.clock.now(),
         )
         .await?;
-        txn.commit().await?;
-        return Ok(Some(updated));
     }
-    Ok(None)
+    txn.commit().await?;
+    Ok(())
 }
 
 /// The hub checks a member's peer authorisation token. A token signed by a key the
 /// hub has not pinned is accepted once `endorsements` show the member's pinned key
-/// vouching for it (the member rotated its issuer key).
+/// vouching for it (the member rotated its issuer key); the new keys are pinned only
+/// after the token verified with them.
 pub async fn authorise_peer(ctx: &Ctx, token: &str, endorsements: &[String]) -> Result<Peer> {
     let refused = || Error::Unauthenticated;
     let claimed = PeerAuth::claimed_member(token).ok_or_else(refused)?;
-    let mut member = store::peer(ctx.db.reader(), claimed)
+    let member = store::peer(ctx.db.reader(), claimed)
         .await?
         .filter(|p| p.role == PeerRole::Member)
         .ok_or_else(refused)?;
-    let hub_id = server_id(ctx).await?;
-    let kid = jieyue_protocol::jws::peek_key_id(token).map_err(|_| refused())?;
-    if member.identity_keys.get(&kid).is_none() && member.status == PeerStatus::Active {
-        member = adopt_rotated_key(ctx, std::slice::from_ref(&member), &kid, endorsements)
-            .await?
-            .ok_or_else(refused)?;
-    }
-    PeerAuth::verify(token, &member.identity_keys, hub_id, ctx.clock.now())
-        .map_err(|_| refused())?;
     if member.status != PeerStatus::Active {
         return Err(Error::Forbidden("this member is suspended"));
     }
-    Ok(member)
+    let hub_id = server_id(ctx).await?;
+    let kid = jieyue_protocol::jws::peek_key_id(token).map_err(|_| refused())?;
+    if member.identity_keys.get(&kid).is_some() {
+        PeerAuth::verify(token, &member.identity_keys, hub_id, ctx.clock.now())
+            .map_err(|_| refused())?;
+        return Ok(member);
+    }
+    let rotated =
+        rotated_keys(std::slice::from_ref(&member), &kid, endorsements).ok_or_else(refused)?;
+    PeerAuth::verify(token, &rotated.identity_keys, hub_id, ctx.clock.now())
+        .map_err(|_| refused())?;
+    pin_rotated_keys(ctx, &rotated).await?;
+    Ok(rotated)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -790,6 +817,12 @@ pub async fn envelope_for(ctx: &Ctx, manifest: &Manifest, member: &Peer) -> Resu
         let title = titles::get(ctx.db.reader(), TitleId(t.id))
             .await?
             .ok_or(Error::NotFound("title"))?;
+        if title.package_sha256 != t.package {
+            return Err(Error::Conflict(format!(
+                "《{}》 was replaced since version {} was published; publish a new version",
+                title.metadata.title, manifest.version
+            )));
+        }
         keys.push((t.id, open_content_key(ctx, &title)?));
     }
     let acked = store::member_usage_high_water(ctx.db.reader(), member.id).await?;
@@ -870,9 +903,4 @@ pub(crate) async fn audit_job(
     detail: serde_json::Value,
 ) -> Result<()> {
     audit_system(ctx, Actor::System, action, "collection", target, detail).await
-}
-
-/// Time as the hub sees it for a manifest's expiry (disk bundles carry their own).
-pub fn bundle_expiry(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
-    now + Duration::days(i64::from(days))
 }

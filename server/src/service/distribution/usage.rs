@@ -42,13 +42,10 @@ pub async fn roll_up(ctx: &Ctx) -> Result<usize> {
             .await?;
             let txn = ctx.db.begin_write().await?;
             // Another replica may have rolled this day meanwhile: the cursor decides.
-            let (now_rolled, _) = store::usage_cursor(&txn, hub.id).await?;
-            if now_rolled.is_some_and(|d| d >= day) {
-                continue;
+            if store::append_usage_day(&txn, hub.id, day, &counts).await? {
+                appended += counts.len();
             }
-            store::append_usage_day(&txn, hub.id, day, &counts).await?;
             txn.commit().await?;
-            appended += counts.len();
         }
     }
     Ok(appended)

@@ -9,6 +9,7 @@ pub mod local_server {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
+        pub singleton: i32,
         pub created_at: DateTimeUtc,
     }
 
@@ -239,6 +240,23 @@ pub mod hub_usage {
         pub loans: i32,
         pub renewals: i32,
         pub returns: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod title_origin {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "title_origins")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub title_id: Uuid,
+        pub hub_id: Uuid,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
