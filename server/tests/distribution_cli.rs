@@ -165,7 +165,9 @@ fn an_import_killed_half_way_resumes_without_recopying_what_it_verified() {
     // Import slowly, and kill -9 once some objects are in the store.
     let store = county.path().join("objects/objects");
     let mut import = jieyue(county.path())
-        .args(["collection", "import", "--quiet", "--limit-rate", "400k"])
+        // Slow enough (the bundle is ~200 KB) that a loaded machine still catches it
+        // half-way, twice: once for a second import, once for the kill.
+        .args(["collection", "import", "--quiet", "--limit-rate", "16k"])
         .arg(disk.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -186,6 +188,10 @@ fn an_import_killed_half_way_resumes_without_recopying_what_it_verified() {
         .arg(disk.path())
         .output()
         .expect("second import");
+    assert!(
+        import.try_wait().expect("status").is_none(),
+        "the first import finished before the second could meet it"
+    );
     assert!(!second.status.success());
     let said = String::from_utf8_lossy(&second.stderr);
     assert!(said.contains("another import or pull is running"), "{said}");
