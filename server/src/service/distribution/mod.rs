@@ -340,14 +340,10 @@ pub async fn enrol_with_hub(ctx: &Ctx, by: By<'_>, base_url: &str, code: &str) -
         created_at: now,
         enrolled_at: Some(now),
     };
-    // A hub names its own id: it must not be this server, nor take over another peer
-    // (a provincial hub answering with the national hub's id). Enrolling again with the
-    // same hub is fine only if that hub signs with a key already pinned for it.
-    if hub.id == server_id(ctx).await? {
-        return Err(Error::Conflict(
-            "the hub answered with this server's own id".into(),
-        ));
-    }
+    // A hub names its own id: it must not take over another peer (a provincial hub
+    // answering with the national hub's id, or a member's). Enrolling again with the
+    // same hub is fine only if that hub signs with a key already pinned for it. (A
+    // server may be its own hub, as in a one-machine demo: no peer row has its id.)
     let kid = jieyue_protocol::jws::peek_key_id(&answer.reply)
         .map_err(|e| Error::Conflict(format!("the hub's reply is not valid: {e}")))?;
     let txn = ctx.db.begin_write().await?;
