@@ -9,6 +9,7 @@ mod m20261122_000004_holds;
 mod m20261122_000005_positions;
 mod m20261129_000006_copy_freed;
 mod m20261130_000007_distribution;
+mod m20261201_000008_media;
 
 /// Every schema change of the lending server, oldest first.
 ///
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_positions::Migration),
             Box::new(m20261129_000006_copy_freed::Migration),
             Box::new(m20261130_000007_distribution::Migration),
+            Box::new(m20261201_000008_media::Migration),
         ]
     }
 }

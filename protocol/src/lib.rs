@@ -12,6 +12,7 @@ pub mod package;
 pub mod problem;
 pub mod status;
 pub mod time;
+pub mod webpub;
 
 #[cfg(test)]
 mod tamper_tests;

@@ -158,6 +158,7 @@ fn title(rng: &mut Rng, n: usize) -> Title {
         content_key_sealed: String::new(),
         cover: None,
         thumbnail_key: None,
+        media: jieyue_server::domain::MediaFacts::EPUB,
         suppressed: false,
         created_at: at,
         updated_at: at,

@@ -19,10 +19,12 @@
 //! bounded (a few chunk buffers), whatever the size of a resource.
 
 mod check;
+mod cursor;
 mod epub;
 mod manifest;
 mod obfuscation;
 mod pipeline;
+mod publication;
 mod reader;
 mod resource;
 mod stream;
@@ -31,8 +33,10 @@ mod writer;
 pub use check::{
     ArchiveFacts, Limits, MAX_CONTAINER_BYTES, MAX_ENCRYPTION_XML_BYTES, MAX_OPF_BYTES, check_epub,
 };
+pub use cursor::{ResourceCursor, ResourceLocation};
 pub use manifest::{Compression, EncryptedResource, MANIFEST_PATH, Manifest};
 pub use pipeline::EncryptOptions;
+pub use publication::{SourceResource, encrypt_publication};
 pub use reader::PackageReader;
 pub use resource::{decrypt_resource_range, encrypt_resource};
 pub use stream::{CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE};
@@ -74,6 +78,13 @@ pub enum PackageError {
         /// Resource length.
         length: u64,
     },
+    /// The input is not a usable publication (page images, audio, video); the message
+    /// says what is wrong.
+    #[error("invalid publication: {0}")]
+    InvalidPublication(String),
+    /// A read was cancelled by its caller.
+    #[error("cancelled")]
+    Cancelled,
     /// A key operation failed.
     #[error(transparent)]
     Key(#[from] crate::crypto::KeyError),

@@ -2,12 +2,14 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, Write};
+use std::sync::Arc;
 
 use ring::aead::LessSafeKey;
 use subtle::ConstantTimeEq;
 use zip::ZipArchive;
 
-use super::manifest::{EncryptedResource, MANIFEST_PATH, Manifest};
+use super::cursor::{ResourceCursor, ResourceLocation};
+use super::manifest::{Compression, EncryptedResource, MANIFEST_PATH, Manifest};
 use super::{PackageError, Result};
 use super::{resource, stream};
 use crate::crypto::{ContentKey, aead};
@@ -20,7 +22,7 @@ pub struct PackageReader<R: Read + Seek> {
     archive: ZipArchive<R>,
     manifest: Manifest,
     index: HashMap<String, usize>,
-    key: LessSafeKey,
+    key: Arc<LessSafeKey>,
 }
 
 impl<R: Read + Seek> std::fmt::Debug for PackageReader<R> {
@@ -59,7 +61,7 @@ impl<R: Read + Seek> PackageReader<R> {
             archive,
             manifest,
             index,
-            key,
+            key: Arc::new(key),
         })
     }
 
@@ -119,6 +121,47 @@ impl<R: Read + Seek> PackageReader<R> {
         Ok(length)
     }
 
+    /// Where the stored (uncompressed) resource at `path` lies in the package file, for
+    /// a [`ResourceCursor`] over another handle of the same file.
+    pub fn locate(&mut self, path: &str) -> Result<ResourceLocation> {
+        let resource = self
+            .resource(path)
+            .ok_or_else(|| PackageError::NotFound(path.to_owned()))?;
+        if resource.compression != Compression::None {
+            return Err(PackageError::Corrupt(format!(
+                "{path} is compressed: it can only be read whole"
+            )));
+        }
+        let entry = self
+            .archive
+            .by_name_raw(path.as_bytes())
+            .map_err(|e| PackageError::Corrupt(format!("{path}: {e}")))?;
+        if entry.compression() != zip::CompressionMethod::Stored
+            || entry.compressed_size() != resource.encrypted_length
+        {
+            return Err(PackageError::Corrupt(format!(
+                "{path}: the stored entry does not match the manifest"
+            )));
+        }
+        let data_start = entry
+            .data_start()
+            .ok_or_else(|| PackageError::Corrupt(format!("{path}: no data offset")))?;
+        Ok(ResourceLocation {
+            resource,
+            data_start,
+        })
+    }
+
+    /// A random-access reader of the stored resource at `location`, reading the package
+    /// through `source` (another handle of the same file).
+    pub fn cursor<S: Read + Seek>(
+        &self,
+        source: S,
+        location: ResourceLocation,
+    ) -> Result<ResourceCursor<S>> {
+        ResourceCursor::new(source, Arc::clone(&self.key), location)
+    }
+
     /// Gives back the underlying reader.
     pub fn into_inner(self) -> R {
         self.archive.into_inner()
@@ -168,6 +211,6 @@ impl<R: Read + Seek> PackageReader<R> {
             .archive
             .by_name_seek(path)
             .map_err(|e| PackageError::Corrupt(format!("{path}: {e}")))?;
-        Ok((&self.key, entry))
+        Ok((&*self.key, entry))
     }
 }

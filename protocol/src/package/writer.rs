@@ -41,7 +41,7 @@ pub struct PackageSummary {
 /// Media that is compressed already (JPEG, PNG, GIF, WebP, WOFF, WOFF2, audio, video) is
 /// stored as it is: deflating it gains nothing, and stored resources can be read from
 /// any offset, which audio and video need.
-fn worth_deflating(media_type: Option<&str>, path: &str) -> bool {
+pub(crate) fn worth_deflating(media_type: Option<&str>, path: &str) -> bool {
     if let Some(m) = media_type.map(str::to_ascii_lowercase) {
         let m = m.split(';').next().unwrap_or_default().trim().to_owned();
         if m.starts_with("text/")

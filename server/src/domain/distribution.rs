@@ -5,7 +5,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Author, FieldError, Layout, PublicationIdentifier, Title, TitleId, TitleMetadata};
+use super::{
+    Author, FieldError, Layout, MediaFacts, PublicationIdentifier, PublicationKind, Title, TitleId,
+    TitleMetadata,
+};
 
 /// What the other server is to this one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +205,24 @@ pub struct CatalogueRecord {
     pub cover: Option<(String, String)>,
     /// Thumbnail digest.
     pub thumbnail: Option<String>,
+    /// The publication's kind (absent: EPUB, so members not yet upgraded read records
+    /// of EPUB titles as before).
+    #[serde(default = "epub", skip_serializing_if = "is_epub")]
+    pub kind: PublicationKind,
+    /// Total duration in milliseconds (audio, video).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// Items in the reading order (pages, tracks, videos).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<u32>,
+}
+
+fn epub() -> PublicationKind {
+    PublicationKind::Epub
+}
+
+fn is_epub(kind: &PublicationKind) -> bool {
+    *kind == PublicationKind::Epub
 }
 
 impl CatalogueRecord {
@@ -230,6 +251,9 @@ impl CatalogueRecord {
             package_size: title.package_size,
             cover: cover_sha.zip(title.cover.as_ref().map(|(_, media)| media.clone())),
             thumbnail: thumbnail_sha,
+            kind: title.media.kind,
+            duration_ms: title.media.duration_ms,
+            items: title.media.items,
         }
     }
 
@@ -270,6 +294,11 @@ impl CatalogueRecord {
             content_key_sealed,
             cover: self.cover.map(|(sha, media)| (key_of(&sha), media)),
             thumbnail_key: self.thumbnail.as_deref().map(key_of),
+            media: MediaFacts {
+                kind: self.kind,
+                duration_ms: self.duration_ms,
+                items: self.items,
+            },
             suppressed: false,
             created_at: now,
             updated_at: now,

@@ -32,5 +32,8 @@ pub use lot::{DrawKey, Lot, LotStatus, draw_order};
 pub use password::{Password, PasswordHash};
 pub use patron::{CardNumber, DisplayName, NewPatron, Patron, PatronCategory};
 pub use staff::{LibraryScope, NewStaff, Staff, StaffRole, Username};
-pub use title::{Author, Layout, PublicationIdentifier, Title, TitleMetadata, sort_key};
+pub use title::{
+    Author, Layout, MediaFacts, PublicationIdentifier, PublicationKind, Title, TitleMetadata,
+    sort_key,
+};
 pub use validation::{FieldError, Invalid, REASON_MAX_CHARS, Validator, staff_reason};

@@ -3,6 +3,28 @@ use serde::{Deserialize, Serialize};
 
 use super::TitleId;
 
+pub use jieyue_protocol::webpub::PublicationKind;
+
+/// What kind of publication a title is, and how long or how many pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MediaFacts {
+    /// EPUB, page images, images, audiobook or video.
+    pub kind: PublicationKind,
+    /// Total duration in milliseconds (audio, video).
+    pub duration_ms: Option<u64>,
+    /// Items in the reading order (pages, images, tracks, videos); none for EPUB.
+    pub items: Option<u32>,
+}
+
+impl MediaFacts {
+    /// An EPUB's.
+    pub const EPUB: MediaFacts = MediaFacts {
+        kind: PublicationKind::Epub,
+        duration_ms: None,
+        items: None,
+    };
+}
+
 /// How a publication's pages are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -111,6 +133,8 @@ pub struct Title {
     pub cover: Option<(String, String)>,
     /// Where the cover thumbnail (JPEG) is stored.
     pub thumbnail_key: Option<String>,
+    /// Kind, duration, pages.
+    pub media: MediaFacts,
     /// Hidden from the public catalogue.
     pub suppressed: bool,
     /// First ingested.

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::entity::catalogue_change;
 use super::entity::title::{self, Entity as Titles};
 use super::{Result, StoreError};
-use crate::domain::{Layout, Title, TitleId, TitleMetadata};
+use crate::domain::{Layout, MediaFacts, PublicationKind, Title, TitleId, TitleMetadata};
 
 fn corrupt(reason: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
@@ -52,6 +52,12 @@ fn to_domain(m: title::Model) -> Result<Title> {
         content_key_sealed: m.content_key_sealed,
         cover: m.cover_key.zip(m.cover_media_type),
         thumbnail_key: m.thumbnail_key,
+        media: MediaFacts {
+            kind: PublicationKind::parse(&m.kind)
+                .ok_or_else(|| corrupt(format!("kind {:?}", m.kind)))?,
+            duration_ms: m.duration_ms.and_then(|d| u64::try_from(d).ok()),
+            items: m.items.and_then(|n| u32::try_from(n).ok()),
+        },
         suppressed: m.suppressed,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -89,6 +95,12 @@ fn active(t: &Title) -> Result<title::ActiveModel> {
         cover_key: Set(t.cover.as_ref().map(|(k, _)| k.clone())),
         cover_media_type: Set(t.cover.as_ref().map(|(_, m)| m.clone())),
         thumbnail_key: Set(t.thumbnail_key.clone()),
+        kind: Set(t.media.kind.as_str().to_owned()),
+        duration_ms: Set(t
+            .media
+            .duration_ms
+            .map(|d| i64::try_from(d).unwrap_or(i64::MAX))),
+        items: Set(t.media.items.map(|n| i32::try_from(n).unwrap_or(i32::MAX))),
         suppressed: Set(t.suppressed),
         created_at: Set(t.created_at),
         updated_at: Set(t.updated_at),

@@ -90,13 +90,16 @@ pub async fn upload(
     auth: StaffAuth,
     Multipart(mut multipart): Multipart,
 ) -> Result<(StatusCode, Json<UploadResult>), ApiError> {
-    let path = ingest::upload_path(&state.ctx, &auth.staff).await?;
+    let mut path = ingest::upload_path(&state.ctx, &auth.staff, None).await?;
     let mut saved = false;
     let result = async {
         while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
             if field.name() != Some("file") {
                 continue;
             }
+            // An MP3, an MP4 or a ZIP of page images keeps its extension: ingest tells
+            // the kinds apart by it (and by the bytes).
+            path = path.with_extension(ingest::upload_extension(field.file_name()));
             let mut file = tokio::fs::File::create(&path)
                 .await
                 .map_err(ServiceError::from)?;

@@ -11,19 +11,22 @@
 //!    refers to, which [`super::catalogue::remove_orphans`] deletes on the next run; no
 //!    half-ingested title is ever visible.
 
+pub mod media;
 pub mod metadata;
 
 use std::io::{BufReader, BufWriter, Read};
 use std::path::{Path, PathBuf};
 
-use jieyue_protocol::package::{Limits, PackageError, check_epub, encrypt_epub};
+use jieyue_protocol::package::{
+    EncryptOptions, Limits, PackageError, check_epub, encrypt_epub, encrypt_publication,
+};
 use jieyue_protocol::{ContentKey, SealedKey};
 use ring::digest::{Context, SHA256};
 use serde_json::json;
 
 use super::{Ctx, Error};
 use crate::blobs::BlobError;
-use crate::domain::{Title, TitleId};
+use crate::domain::{MediaFacts, Title, TitleId, TitleMetadata};
 use crate::store::audit::{self, Actor, AuditEntry};
 use crate::store::{StoreError, titles};
 
@@ -78,6 +81,7 @@ where
 pub async fn upload_path(
     ctx: &Ctx,
     actor: &crate::domain::Staff,
+    original_name: Option<&str>,
 ) -> Result<std::path::PathBuf, Error> {
     if !super::catalogue::may_edit_catalogue(actor) {
         return Err(Error::Forbidden(
@@ -85,10 +89,66 @@ pub async fn upload_path(
         ));
     }
     tokio::fs::create_dir_all(&ctx.catalogue.work_dir).await?;
-    Ok(ctx
-        .catalogue
-        .work_dir
-        .join(format!("upload-{}.epub", uuid::Uuid::new_v4())))
+    Ok(ctx.catalogue.work_dir.join(format!(
+        "upload-{}.{}",
+        uuid::Uuid::new_v4(),
+        upload_extension(original_name)
+    )))
+}
+
+/// The extension an upload is saved under: the uploaded name's when it is one ingest
+/// takes (a ZIP of page images, an MP3, an MP4, …), else `epub`.
+pub fn upload_extension(original_name: Option<&str>) -> &'static str {
+    const TAKEN: [&str; 12] = [
+        "epub", "zip", "cbz", "mp3", "m4a", "m4b", "ogg", "oga", "flac", "mp4", "m4v", "mov",
+    ];
+    let ext = original_name
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    TAKEN.into_iter().find(|t| *t == ext).unwrap_or("epub")
+}
+
+/// What a source is: an EPUB, or a folder/ZIP/media file of another kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// An EPUB file.
+    Epub,
+    /// Page images, images, audio or video ([`media`]).
+    Media,
+}
+
+/// Tells an EPUB from other sources: a folder or a media file is media; a ZIP is an EPUB
+/// when it holds `META-INF/container.xml` or its `mimetype` says so, whatever its name.
+pub fn source_kind(path: &Path) -> SourceKind {
+    if path.is_dir() {
+        return SourceKind::Media;
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if matches!(ext.as_str(), "zip" | "cbz" | "epub") {
+        let is_epub = std::fs::File::open(path)
+            .ok()
+            .and_then(|f| zip::ZipArchive::new(BufReader::new(f)).ok())
+            .is_some_and(|a| {
+                a.index_for_name("META-INF/container.xml").is_some()
+                    || a.index_for_name("mimetype").is_some()
+            });
+        // A damaged .epub gets the EPUB ingest's own error.
+        return if is_epub || (ext == "epub") {
+            SourceKind::Epub
+        } else {
+            SourceKind::Media
+        };
+    }
+    if media::is_media_source(path) {
+        SourceKind::Media
+    } else {
+        SourceKind::Epub
+    }
 }
 
 /// What ingesting a file did.
@@ -115,6 +175,12 @@ pub struct Ingested {
 /// reads them (the archive check first). For a batch to tell apart two different files
 /// that claim to be the same book.
 pub async fn identify(path: &Path) -> Result<(String, String), IngestError> {
+    if source_kind(path) == SourceKind::Media {
+        let source = path.to_owned();
+        return blocking(move || media::identify(&source))
+            .await?
+            .map_err(IngestError::Invalid);
+    }
     let source = path.to_owned();
     blocking(move || -> Result<(String, String), IngestError> {
         let (hash, _) = sha256_file(&source)
@@ -179,6 +245,61 @@ pub async fn ingest_file_deferred(
     path: &Path,
     actor: Actor,
 ) -> Result<Ingested, IngestError> {
+    match source_kind(path) {
+        SourceKind::Epub => ingest_epub(ctx, path, actor).await,
+        SourceKind::Media => ingest_media(ctx, path, actor).await,
+    }
+}
+
+/// A folder removed with what it holds when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What to seal, and how.
+enum Body {
+    Epub(PathBuf),
+    Media(Box<media::Prepared>, TempDir),
+}
+
+/// A source checked and read, ready to become a title.
+struct Inspected {
+    metadata: TitleMetadata,
+    cover: Option<(Vec<u8>, String)>,
+    content_hash: String,
+    source_size: u64,
+    media: MediaFacts,
+    body: Body,
+}
+
+async fn ingest_media(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingested, IngestError> {
+    std::fs::create_dir_all(&ctx.catalogue.work_dir).map_err(internal("work directory"))?;
+    let scratch = TempDir(
+        ctx.catalogue
+            .work_dir
+            .join(format!("media-{}", uuid::Uuid::new_v4())),
+    );
+    std::fs::create_dir_all(&scratch.0).map_err(internal("work directory"))?;
+    let (source, folder) = (path.to_owned(), scratch.0.clone());
+    let prepared = blocking(move || media::prepare(&source, &folder, &mut |_, _| {}))
+        .await?
+        .map_err(IngestError::Invalid)?;
+    let inspected = Inspected {
+        metadata: prepared.metadata.clone(),
+        cover: prepared.cover.clone(),
+        content_hash: prepared.content_hash.clone(),
+        source_size: prepared.source_size,
+        media: prepared.facts,
+        body: Body::Media(Box::new(prepared), scratch),
+    };
+    catalogue_inspected(ctx, inspected, actor).await
+}
+
+async fn ingest_epub(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingested, IngestError> {
     let source = path.to_owned();
     let (content_hash, source_size) = blocking(move || sha256_file(&source))
         .await?
@@ -200,9 +321,33 @@ pub async fn ingest_file_deferred(
     let extracted = blocking(move || metadata::extract(&source, &hash, &facts))
         .await?
         .map_err(IngestError::Invalid)?;
+    let inspected = Inspected {
+        metadata: extracted.metadata,
+        cover: extracted.cover,
+        content_hash,
+        source_size,
+        media: MediaFacts::EPUB,
+        body: Body::Epub(path.to_owned()),
+    };
+    catalogue_inspected(ctx, inspected, actor).await
+}
 
-    let existing =
-        titles::get_by_identifier(ctx.db.reader(), &extracted.metadata.identifier).await?;
+/// Seals, stores and catalogues a checked source (a new title, a new version, or
+/// nothing when the same source was ingested before).
+async fn catalogue_inspected(
+    ctx: &Ctx,
+    inspected: Inspected,
+    actor: Actor,
+) -> Result<Ingested, IngestError> {
+    let Inspected {
+        metadata,
+        cover: source_cover,
+        content_hash,
+        source_size,
+        media,
+        body,
+    } = inspected;
+    let existing = titles::get_by_identifier(ctx.db.reader(), &metadata.identifier).await?;
     if let Some(existing) = &existing
         && existing.content_hash == content_hash
     {
@@ -248,14 +393,35 @@ pub async fn ingest_file_deferred(
             .work_dir
             .join(format!("{id}-v{version}-{}.tmp", uuid::Uuid::new_v4())),
     );
-    let (input, output) = (path.to_owned(), temp.0.clone());
-    blocking(move || -> Result<(), PackageError> {
-        let reader = BufReader::new(std::fs::File::open(&input)?);
-        let writer = BufWriter::new(std::fs::File::create(&output)?);
-        let (mut writer, _) = encrypt_epub(reader, writer, &content_key, &mut |_| {})?;
+    let output = temp.0.clone();
+    let _scratch = blocking(move || -> Result<Option<TempDir>, PackageError> {
+        let writer = BufWriter::with_capacity(1 << 20, std::fs::File::create(&output)?);
+        let (mut writer, scratch) = match body {
+            Body::Epub(input) => {
+                let reader = BufReader::new(std::fs::File::open(&input)?);
+                (
+                    encrypt_epub(reader, writer, &content_key, &mut |_| {})?.0,
+                    None,
+                )
+            }
+            Body::Media(prepared, scratch) => {
+                let sources = prepared
+                    .sources()
+                    .map_err(PackageError::InvalidPublication)?;
+                let (writer, _) = encrypt_publication(
+                    &prepared.manifest,
+                    sources,
+                    writer,
+                    &content_key,
+                    &EncryptOptions::default(),
+                    &mut |_| {},
+                )?;
+                (writer, Some(scratch))
+            }
+        };
         std::io::Write::flush(&mut writer)?;
         writer.get_ref().sync_all()?;
-        Ok(())
+        Ok(scratch)
     })
     .await?
     .map_err(package_refusal)?;
@@ -270,7 +436,7 @@ pub async fn ingest_file_deferred(
 
     let mut cover = None;
     let mut thumbnail_key = None;
-    if let Some((bytes, media_type)) = extracted.cover {
+    if let Some((bytes, media_type)) = source_cover {
         let extension = media_type
             .rsplit('/')
             .next()
@@ -307,7 +473,7 @@ pub async fn ingest_file_deferred(
     let now = ctx.clock.now();
     let title = Title {
         id,
-        metadata: extracted.metadata,
+        metadata,
         version,
         content_hash,
         source_size,
@@ -317,6 +483,7 @@ pub async fn ingest_file_deferred(
         content_key_sealed: sealed,
         cover,
         thumbnail_key,
+        media,
         suppressed: existing.as_ref().is_some_and(|t| t.suppressed),
         created_at: existing.as_ref().map_or(now, |t| t.created_at),
         updated_at: now,

@@ -33,6 +33,9 @@ pub struct Model {
     pub cover_media_type: Option<String>,
     pub thumbnail_key: Option<String>,
     pub suppressed: bool,
+    pub kind: String,
+    pub duration_ms: Option<i64>,
+    pub items: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

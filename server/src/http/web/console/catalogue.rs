@@ -617,7 +617,7 @@ async fn ingest_field(
     console: &Console,
     field: &mut Field<'_>,
 ) -> Result<ingest::Ingested, (ApiError, bool)> {
-    let path = ingest::upload_path(&state.ctx, &console.staff)
+    let path = ingest::upload_path(&state.ctx, &console.staff, field.file_name())
         .await
         .map_err(|e| (ApiError::from(e), false))?;
     let result = async {
