@@ -139,6 +139,12 @@ pub enum ClientError {
         /// Details.
         message: String,
     },
+    /// The call was cancelled by the app (a media reader's `cancel`).
+    #[error("cancelled: {message}")]
+    Cancelled {
+        /// Details.
+        message: String,
+    },
     /// Anything else (a bug, an unexpected answer).
     #[error("{message}")]
     Other {
@@ -293,6 +299,9 @@ impl From<jieyue_protocol::package::PackageError> for ClientError {
         use jieyue_protocol::package::PackageError;
         match e {
             PackageError::Io(io) => Self::storage(io),
+            PackageError::Cancelled => Self::Cancelled {
+                message: "the read was cancelled".into(),
+            },
             PackageError::Range { .. } | PackageError::NotFound(_) => Self::not_found(e),
             other => Self::corrupt(other),
         }

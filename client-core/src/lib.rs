@@ -18,7 +18,8 @@ mod states;
 mod store;
 
 pub use book::layout::{ChapterLayout, Glyph, ImageBox, Page, TextRun, Typesetter, Viewport};
-pub use book::{Book, BookMetadata, FixedPage, Locator, ReadingItem, Resource, TocEntry};
+pub use book::media::MediaReader;
+pub use book::{Book, BookMetadata, FixedPage, Locator, PageInfo, ReadingItem, Resource, TocEntry};
 pub use client::{Client, ClientConfig};
 pub use download::DownloadListener;
 pub use error::{ClientError, Refusal, Result};

@@ -5,6 +5,43 @@
 use jieyue_protocol::api;
 use jieyue_protocol::licence::Rights;
 
+/// What kind of publication a book is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum PublicationKind {
+    /// An EPUB: lay it out (`Typesetter`) or show it in a WebView.
+    Epub,
+    /// Page images (a journal issue, a scanned book, a comic): show `page_list`.
+    PageImages,
+    /// A collection of captioned images: show `page_list` with thumbnails.
+    Images,
+    /// Audio tracks: play the reading order through a `MediaReader`.
+    Audiobook,
+    /// Videos: play the reading order through a `MediaReader`.
+    Video,
+}
+
+impl From<jieyue_protocol::webpub::PublicationKind> for PublicationKind {
+    fn from(kind: jieyue_protocol::webpub::PublicationKind) -> Self {
+        use jieyue_protocol::webpub::PublicationKind as K;
+        match kind {
+            K::Epub => Self::Epub,
+            K::PageImages => Self::PageImages,
+            K::Images => Self::Images,
+            K::Audiobook => Self::Audiobook,
+            K::Video => Self::Video,
+        }
+    }
+}
+
+impl PublicationKind {
+    /// Parses the catalogue's name (`epub`, `page_images`, `images`, `audiobook`,
+    /// `video`); anything else is an EPUB (what servers before kinds served).
+    pub fn from_wire(raw: &str) -> Self {
+        jieyue_protocol::webpub::PublicationKind::parse(raw).map_or(Self::Epub, Self::from)
+    }
+}
+
 /// Where a loan is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]

@@ -43,7 +43,16 @@ impl MigrationTrait for Migration {
                     .col(Titles::Kind)
                     .to_owned(),
             )
-            .await
+            .await?;
+        // Every replica's search index follows the change log: one entry per title makes
+        // each re-index its titles with their kind.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "INSERT INTO catalogue_changes (title_id, at) SELECT id, CURRENT_TIMESTAMP FROM titles",
+            )
+            .await?;
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -4,7 +4,9 @@
 //! document (decrypted length, so the same for every copy of the book, encrypted or
 //! not) and one per fixed-layout page, as Readium's toolkits do. `progression` is the
 //! fraction of the document's text before the location (0 ≤ p < 1),
-//! `total_progression` the fraction of the book.
+//! `total_progression` the fraction of the book. In audio and video a location is a time
+//! offset: `time_offset` seconds into the track, written as Readium's media fragment
+//! `t=` (`"fragments": ["t=83.5"]`), with progressions counted in time.
 
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +35,8 @@ pub struct Locator {
     pub text_highlight: Option<String>,
     /// Text after it.
     pub text_after: Option<String>,
+    /// Seconds into the track or video (audio and video only).
+    pub time_offset: Option<f64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -41,6 +45,8 @@ struct Locations {
     progression: f64,
     total_progression: f64,
     position: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    fragments: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -79,6 +85,11 @@ impl Locator {
                 progression: self.progression,
                 total_progression: self.total_progression,
                 position: self.position,
+                fragments: self
+                    .time_offset
+                    .map(|t| format!("t={}", (t * 1000.0).round() / 1000.0))
+                    .into_iter()
+                    .collect(),
             },
             text: has_text.then(|| Text {
                 before: self.text_before.clone(),
@@ -94,6 +105,16 @@ impl Locator {
         let parsed: LocatorJson = serde_json::from_str(json)
             .map_err(|e| ClientError::other(format!("not a locator: {e}")))?;
         let text = parsed.text.unwrap_or_default();
+        // `t=83.5` (seconds) or `t=83.5,90` (a range: its start); `npt:` prefixes too.
+        let time_offset = parsed.locations.fragments.iter().find_map(|f| {
+            let value = f.strip_prefix("t=")?;
+            let value = value.strip_prefix("npt:").unwrap_or(value);
+            let start = value.split(',').next()?;
+            start
+                .parse::<f64>()
+                .ok()
+                .filter(|t| t.is_finite() && *t >= 0.0)
+        });
         Ok(Self {
             href: parsed.href,
             media_type: parsed.media_type,
@@ -104,6 +125,7 @@ impl Locator {
             text_before: text.before,
             text_highlight: text.highlight,
             text_after: text.after,
+            time_offset,
         })
     }
 }
@@ -121,9 +143,19 @@ impl Book {
             .min(item.positions.saturating_sub(1));
         let position = item.first_position + in_document;
         let total = self.position_count().max(1);
-        let total_progression = (f64::from(item.first_position - 1)
+        let mut total_progression = (f64::from(item.first_position - 1)
             + progression * f64::from(item.positions))
             / f64::from(total);
+        let time_offset = item.duration.map(|d| progression * d);
+        if let (Some(t), Some(total_time)) = (time_offset, self.metadata.duration)
+            && total_time > 0.0
+        {
+            let before: f64 = self.reading_order[..index as usize]
+                .iter()
+                .filter_map(|i| i.duration)
+                .sum();
+            total_progression = (before + t) / total_time;
+        }
         let title = self
             .toc
             .iter()
@@ -140,7 +172,29 @@ impl Book {
             text_before: None,
             text_highlight: None,
             text_after: None,
+            time_offset,
         })
+    }
+
+    /// The locator `seconds` into track or video `index` (audio and video).
+    pub fn locator_at_time(&self, index: u32, seconds: f64) -> Result<Locator> {
+        let item = self.item(index)?;
+        let duration = item
+            .duration
+            .ok_or_else(|| ClientError::other(format!("{} is not audio or video", item.href)))?;
+        let seconds = if seconds.is_finite() {
+            seconds.clamp(0.0, duration)
+        } else {
+            0.0
+        };
+        let progression = if duration > 0.0 {
+            seconds / duration
+        } else {
+            0.0
+        };
+        let mut locator = self.locator_at(index, progression)?;
+        locator.time_offset = Some(seconds);
+        Ok(locator)
     }
 
     /// The locator of a position (1-based).
@@ -184,6 +238,7 @@ mod tests {
             text_before: None,
             text_highlight: Some("学而".into()),
             text_after: None,
+            time_offset: None,
         };
         let json = locator.to_json();
         let value: serde_json::Value = serde_json::from_str(&json).expect("json");
@@ -193,5 +248,33 @@ mod tests {
         assert_eq!(value["text"]["highlight"], "学而");
         assert_eq!(Locator::from_json(&json).expect("parse"), locator);
         assert!(Locator::from_json("{}").is_err());
+    }
+
+    #[test]
+    fn time_offsets_travel_as_media_fragments() {
+        let locator = Locator {
+            href: "tracks/02.mp3".into(),
+            media_type: "audio/mpeg".into(),
+            title: Some("第二首".into()),
+            progression: 0.5,
+            total_progression: 0.6,
+            position: 2,
+            text_before: None,
+            text_highlight: None,
+            text_after: None,
+            time_offset: Some(83.25),
+        };
+        let json = locator.to_json();
+        let value: serde_json::Value = serde_json::from_str(&json).expect("json");
+        assert_eq!(value["locations"]["fragments"][0], "t=83.25");
+        assert_eq!(Locator::from_json(&json).expect("parse"), locator);
+        // Readium's other spellings: a range, an npt: prefix.
+        let other = json.replace("t=83.25", "t=npt:12.5,20");
+        assert_eq!(
+            Locator::from_json(&other).expect("parse").time_offset,
+            Some(12.5)
+        );
+        let bad = json.replace("t=83.25", "t=soon");
+        assert_eq!(Locator::from_json(&bad).expect("parse").time_offset, None);
     }
 }

@@ -5,8 +5,10 @@
 
 pub mod layout;
 pub mod locator;
+pub mod media;
 pub mod render;
 pub mod search;
+mod webpub;
 pub mod xhtml;
 
 use std::collections::HashMap;
@@ -21,11 +23,11 @@ use uuid::Uuid;
 
 use crate::client::{Client, Inner, parse_id};
 use crate::error::{ClientError, Result};
-use crate::states::Layout;
+use crate::states::{Layout, PublicationKind};
 pub use locator::Locator;
 
 /// What the OPF says of the book.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct BookMetadata {
     /// The publication (title) id.
@@ -44,6 +46,12 @@ pub struct BookMetadata {
     pub page_progression: String,
     /// Path of the cover image, if declared.
     pub cover_href: Option<String>,
+    /// EPUB, page images, images, audiobook or video.
+    pub kind: PublicationKind,
+    /// Subtitle (a journal's issue), if any.
+    pub subtitle: Option<String>,
+    /// Total duration in seconds (audiobooks, videos).
+    pub duration: Option<f64>,
 }
 
 /// An entry of the table of contents.
@@ -59,7 +67,7 @@ pub struct TocEntry {
 }
 
 /// A document of the reading order (spine).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReadingItem {
     /// Package path.
@@ -74,6 +82,14 @@ pub struct ReadingItem {
     pub first_position: u32,
     /// Positions in this document.
     pub positions: u32,
+    /// A track's or video's title, a page's caption (not for EPUB documents).
+    pub title: Option<String>,
+    /// Duration in seconds (audio, video).
+    pub duration: Option<f64>,
+    /// Width in pixels (page images, video).
+    pub width: Option<u32>,
+    /// Height in pixels (page images, video).
+    pub height: Option<u32>,
 }
 
 /// A resource's bytes and type, for a WebView.
@@ -96,6 +112,24 @@ pub struct FixedPage {
     pub image_href: Option<String>,
 }
 
+/// A page of a page-image publication or an image collection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct PageInfo {
+    /// The page image (package path).
+    pub href: String,
+    /// Its media type.
+    pub media_type: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Its caption, if any.
+    pub title: Option<String>,
+    /// A small JPEG of it (image collections), for grids.
+    pub thumbnail_href: Option<String>,
+}
+
 /// Bytes per position in reflowable documents (as in Readium).
 pub const BYTES_PER_POSITION: u64 = 1024;
 
@@ -110,6 +144,8 @@ pub struct Book {
     toc: Vec<TocEntry>,
     reading_order: Vec<ReadingItem>,
     media_types: HashMap<String, String>,
+    /// Pages (page images and images only).
+    pages: Vec<PageInfo>,
 }
 
 impl std::fmt::Debug for Book {
@@ -154,6 +190,15 @@ impl Client {
             _ => e.into(),
         })?;
         let mut reader = PackageReader::open(BufReader::new(file), &content_key)?;
+        if webpub::is_webpub(&reader) {
+            return Book::index_webpub(Arc::clone(&inner), publication, &mut reader).map(
+                |mut book| {
+                    book.reader = Mutex::new(Some(reader));
+                    book.licence = Mutex::new(Some(licence));
+                    book
+                },
+            );
+        }
         let epub = Epub::read(File::open(&path)?)
             .map_err(|e| ClientError::corrupt(format!("the package's EPUB structure: {e}")))?;
         Book::index(inner, publication, &epub, &mut reader).map(|mut book| {
@@ -213,6 +258,9 @@ impl Book {
             cover_href: manifest
                 .cover_image()
                 .map(|c| package_path(c.href().as_str())),
+            kind: PublicationKind::Epub,
+            subtitle: None,
+            duration: None,
         };
 
         let mut toc = Vec::new();
@@ -261,6 +309,10 @@ impl Book {
                 linear: entry.is_linear(),
                 first_position: next_position,
                 positions,
+                title: None,
+                duration: None,
+                width: None,
+                height: None,
             });
             next_position = next_position.saturating_add(positions);
         }
@@ -276,6 +328,7 @@ impl Book {
             toc,
             reading_order,
             media_types,
+            pages: Vec::new(),
         })
     }
 
@@ -287,6 +340,12 @@ impl Book {
     /// The table of contents, flattened in reading order (EPUB 3 nav or EPUB 2 NCX).
     pub fn table_of_contents(&self) -> Vec<TocEntry> {
         self.toc.clone()
+    }
+
+    /// The pages of a page-image publication or an image collection, in order, with
+    /// their sizes; empty for other kinds (an EPUB's fixed pages: [`Book::fixed_pages`]).
+    pub fn page_list(&self) -> Vec<PageInfo> {
+        self.pages.clone()
     }
 
     /// The reading order.

@@ -15,7 +15,7 @@ use crate as core;
 use crate::{
     Annotation, BookMetadata, ChapterLayout, ClientConfig, ClientError, Device, DownloadListener,
     DownloadOutcome, FixedPage, Hold, Loan, Locator, MemberLibrary, NotificationPage, Page,
-    PlatformClock, Profile, ReadingItem, Resource, SearchPage, SecureStore, SyncReport,
+    PageInfo, PlatformClock, Profile, ReadingItem, Resource, SearchPage, SecureStore, SyncReport,
     TitleDetails, TocEntry, Viewport,
 };
 
@@ -289,6 +289,25 @@ impl Book {
         self.inner.fixed_pages()
     }
 
+    /// Pages of a page-image publication or an image collection, with sizes, captions
+    /// and thumbnails (empty for EPUB, audio and video).
+    pub fn page_list(&self) -> Vec<PageInfo> {
+        self.inner.page_list()
+    }
+
+    /// Opens a track or video for a player: a [`MediaReader`] that decrypts only what
+    /// is read. Checks the licence and trusted time.
+    pub fn open_media(&self, href: String) -> Result<Arc<MediaReader>> {
+        Ok(Arc::new(MediaReader {
+            inner: self.inner.open_media(&href)?,
+        }))
+    }
+
+    /// The locator `seconds` into track or video `index`.
+    pub fn locator_at_time(&self, index: u32, seconds: f64) -> Result<Locator> {
+        self.inner.locator_at_time(index, seconds)
+    }
+
     /// The locator at `progression` through reading-order document `index`.
     pub fn locator_at(&self, index: u32, progression: f64) -> Result<Locator> {
         self.inner.locator_at(index, progression)
@@ -307,6 +326,42 @@ impl Book {
     /// Searches the book.
     pub fn search(&self, query: String, limit: u32) -> Result<Vec<Locator>> {
         self.inner.search(&query, limit)
+    }
+}
+
+/// One decrypted track or video for a player's data source (Media3 `DataSource`,
+/// `AVAssetResourceLoaderDelegate`): its length and type without decrypting, then reads
+/// at any offset that decrypt only the chunks they cover. Nothing touches the disk.
+#[derive(uniffi::Object)]
+pub struct MediaReader {
+    inner: core::MediaReader,
+}
+
+#[uniffi::export]
+impl MediaReader {
+    /// The resource's path in the package.
+    pub fn href(&self) -> String {
+        self.inner.href()
+    }
+
+    /// Decrypted length in bytes.
+    pub fn length(&self) -> u64 {
+        self.inner.length()
+    }
+
+    /// Media type (`audio/mpeg`, `video/mp4`, …).
+    pub fn media_type(&self) -> String {
+        self.inner.media_type()
+    }
+
+    /// Up to `length` bytes at `offset` (fewer at the end, none past it).
+    pub fn read_at(&self, offset: u64, length: u64) -> Result<Vec<u8>> {
+        self.inner.read_at(offset, length)
+    }
+
+    /// Stops a read under way and fails every later one with `Cancelled`.
+    pub fn cancel(&self) {
+        self.inner.cancel()
     }
 }
 

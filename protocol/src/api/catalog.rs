@@ -4,6 +4,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+fn epub_kind() -> String {
+    "epub".to_owned()
+}
+
 /// A contributor as listed in the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -50,6 +54,16 @@ pub struct TitleSummary {
     pub language: Option<String>,
     /// `reflowable` or `fixed`.
     pub layout: String,
+    /// `epub`, `page_images`, `images`, `audiobook` or `video` (absent from servers
+    /// before publication kinds: `epub`).
+    #[serde(default = "epub_kind")]
+    pub kind: String,
+    /// Total duration in whole seconds (audiobooks, videos).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<u64>,
+    /// Pages, images, tracks or videos in the reading order (not for EPUB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<u32>,
     /// Links.
     pub links: TitleLinks,
 }
@@ -119,6 +133,9 @@ pub struct CatalogFacets {
     pub subject: Vec<FacetCount>,
     /// By layout.
     pub layout: Vec<FacetCount>,
+    /// By kind of publication.
+    #[serde(default)]
+    pub kind: Vec<FacetCount>,
 }
 
 /// A page of catalogue results.

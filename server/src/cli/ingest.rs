@@ -31,27 +31,106 @@ pub struct Summary {
 
 /// Every `.epub` file under `paths` (files or directories), sorted.
 pub fn find_epubs(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    Ok(find_sources(paths)?
+        .into_iter()
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("epub"))
+        })
+        .collect())
+}
+
+/// Every publication under `paths`, sorted: `.epub` files, ZIP/CBZ archives, audio and
+/// video files, and *publication folders*: a folder holding a `metadata.toml`, or page
+/// images, tracks or videos (and no EPUB) is one publication; any other folder is
+/// searched. A folder named on the command line in which nothing is found is taken as
+/// a publication itself, so that an empty or unreadable one gets its own error.
+pub fn find_sources(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    fn is_publication_folder(path: &Path) -> std::io::Result<bool> {
+        let mut media = false;
+        for entry in std::fs::read_dir(path)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
+            if name == ingest::media::METADATA_FILE {
+                return Ok(true);
+            }
+            if !entry.file_type()?.is_file() {
+                continue;
+            }
+            match name.rsplit_once('.').map(|(_, e)| e) {
+                Some("epub") => return Ok(false),
+                Some(
+                    "jpg" | "jpeg" | "png" | "webp" | "gif" | "mp3" | "m4a" | "m4b" | "ogg" | "oga"
+                    | "flac" | "mp4" | "m4v" | "mov",
+                ) => media = true,
+                _ => {}
+            }
+        }
+        Ok(media)
+    }
     fn walk(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let meta = std::fs::metadata(path)?;
         if meta.is_dir() {
+            if is_publication_folder(path)? {
+                out.push(path.to_owned());
+                return Ok(());
+            }
             for entry in std::fs::read_dir(path)? {
                 walk(&entry?.path(), out)?;
             }
-        } else if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("epub"))
-        {
-            out.push(path.to_owned());
+        } else {
+            let ext = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default();
+            if matches!(
+                ext.as_str(),
+                "epub"
+                    | "zip"
+                    | "cbz"
+                    | "mp3"
+                    | "m4a"
+                    | "m4b"
+                    | "ogg"
+                    | "oga"
+                    | "flac"
+                    | "mp4"
+                    | "m4v"
+                    | "mov"
+            ) {
+                out.push(path.to_owned());
+            }
         }
         Ok(())
     }
     let mut out = Vec::new();
     for path in paths {
+        let before = out.len();
         walk(path, &mut out)?;
+        if out.len() == before && path.is_dir() {
+            out.push(path.clone());
+        }
     }
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// Bytes under `path` (a file's length, or a folder's files').
+fn source_size(path: &Path) -> u64 {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => std::fs::read_dir(path)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| source_size(&e.path()))
+                    .sum()
+            })
+            .unwrap_or(0),
+        Ok(meta) => meta.len(),
+        Err(_) => 0,
+    }
 }
 
 /// A file's EPUB identifier and content hash, or why they could not be read.
@@ -59,10 +138,7 @@ type Identity = Result<(String, String), ingest::IngestError>;
 
 /// Ingests `files` on all cores, showing progress unless `quiet`.
 pub async fn ingest_all(ctx: &Ctx, files: Vec<PathBuf>, quiet: bool) -> Summary {
-    let sizes: Vec<u64> = files
-        .iter()
-        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
-        .collect();
+    let sizes: Vec<u64> = files.iter().map(|f| source_size(f)).collect();
     let total_bytes: u64 = sizes.iter().sum();
     let bar = if quiet {
         ProgressBar::hidden()
@@ -71,7 +147,7 @@ pub async fn ingest_all(ctx: &Ctx, files: Vec<PathBuf>, quiet: bool) -> Summary 
     };
     bar.set_style(
         ProgressStyle::with_template(
-            "{bar:36.cyan/blue} {pos}/{len} books  {msg}  [{elapsed_precise}, ~{eta} left]",
+            "{bar:36.cyan/blue} {pos}/{len} titles  {msg}  [{elapsed_precise}, ~{eta} left]",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
@@ -163,7 +239,7 @@ pub async fn ingest_all(ctx: &Ctx, files: Vec<PathBuf>, quiet: bool) -> Summary 
         let seconds = started.elapsed().as_secs_f64().max(1e-6);
         bar.inc(1);
         bar.set_message(format!(
-            "{:.1} books/s, {:.1} MB/s ({} of {} MB)",
+            "{:.1} titles/s, {:.1} MB/s ({} of {} MB)",
             bar.position() as f64 / seconds,
             bytes as f64 / 1e6 / seconds,
             bytes / 1_000_000,

@@ -44,8 +44,11 @@ pub enum Command {
         #[arg(long, default_value = "testdata/corpus")]
         books: Vec<PathBuf>,
     },
-    /// Ingest EPUB files (or directories of them) into the catalogue, on all cores.
-    /// Exits non-zero if any file failed.
+    /// Ingest publications into the catalogue, on all cores: EPUB files; folders, ZIPs
+    /// or CBZs of page images (a journal issue, a scanned book) or of captioned images;
+    /// folders of audio tracks (MP3, M4A, Ogg, FLAC) or MP4 videos; single audio or
+    /// video files. A `metadata.toml` beside the files names the publication (see
+    /// docs/media.md). Directories are searched. Exits non-zero if any failed.
     Ingest {
         /// Files or directories.
         #[arg(required = true)]
@@ -225,9 +228,12 @@ async fn ingest_command(
     if removed > 0 {
         println!("Removed {removed} objects left by interrupted ingests.");
     }
-    let files = ingest::find_epubs(&paths)?;
+    let files = ingest::find_sources(&paths)?;
     if files.is_empty() {
-        anyhow::bail!("no .epub files under the given paths");
+        anyhow::bail!(
+            "no publications under the given paths (EPUB files, folders or ZIPs of page \
+             images, audio tracks or videos)"
+        );
     }
     let summary = tokio::select! {
         summary = ingest::ingest_all(&ctx, files, quiet) => summary,
@@ -236,7 +242,7 @@ async fn ingest_command(
         }
     };
     println!(
-        "{} created, {} new versions, {} unchanged, {} failed ({:.1} MB in {:.1} s: {:.1} books/s, {:.1} MB/s)",
+        "{} created, {} new versions, {} unchanged, {} failed ({:.1} MB in {:.1} s: {:.1} titles/s, {:.1} MB/s)",
         summary.created,
         summary.updated,
         summary.unchanged,

@@ -71,6 +71,8 @@ pub struct SearchQuery {
     pub subject: Option<String>,
     /// Only this layout (`reflowable`, `fixed`).
     pub layout: Option<String>,
+    /// Only this kind (`epub`, `page_images`, `images`, `audiobook`, `video`).
+    pub kind: Option<String>,
     /// Order.
     pub sort: Sort,
     /// Skip this many.
@@ -88,6 +90,8 @@ pub struct Facets {
     pub subject: Vec<(String, u64)>,
     /// Per layout.
     pub layout: Vec<(String, u64)>,
+    /// Per kind of publication.
+    pub kind: Vec<(String, u64)>,
 }
 
 /// One page of results.
@@ -279,6 +283,7 @@ impl SearchIndex {
             f.sort_title => m.sort_title.clone(),
             f.created => title.created_at.timestamp_micros(),
             f.facets => Facet::from_path(["layout", m.layout.as_str()]),
+            f.facets => Facet::from_path(["kind", title.media.kind.as_str()]),
         );
         if let Some(language) = &m.language {
             document.add_facet(
@@ -356,6 +361,7 @@ impl SearchIndex {
             ("language", query.language.as_deref()),
             ("subject", query.subject.as_deref()),
             ("layout", query.layout.as_deref()),
+            ("kind", query.kind.as_deref()),
         ] {
             if let Some(value) = value {
                 let facet = Facet::from_path([kind, value]);
@@ -377,7 +383,7 @@ impl SearchIndex {
         let limit = query.limit.max(1);
         let top = TopDocs::with_limit(limit).and_offset(query.offset);
         let mut facet_collector = FacetCollector::for_field("facets");
-        for facet in ["/language", "/subject", "/layout"] {
+        for facet in ["/language", "/subject", "/layout", "/kind"] {
             facet_collector.add_facet(facet);
         }
         let sort = if query.sort == Sort::Relevance && !has_text {
@@ -447,6 +453,7 @@ impl SearchIndex {
                 language: counts("/language"),
                 subject: counts("/subject"),
                 layout: counts("/layout"),
+                kind: counts("/kind"),
             },
         })
     }

@@ -53,6 +53,9 @@ pub(crate) fn summary(title: &Title) -> TitleSummary {
             .collect(),
         language: m.language.clone(),
         layout: m.layout.as_str().to_owned(),
+        kind: title.media.kind.as_str().to_owned(),
+        duration: title.media.duration_ms.map(|ms| (ms + 500) / 1000),
+        items: title.media.items,
         links: links(title),
     }
 }
@@ -124,6 +127,8 @@ pub struct CatalogParams {
     pub subject: Option<String>,
     /// Only `reflowable` or `fixed` layout.
     pub layout: Option<String>,
+    /// Only this kind: `epub`, `page_images`, `images`, `audiobook` or `video`.
+    pub kind: Option<String>,
     /// `relevance` (default), `title` or `newest`.
     pub sort: Option<String>,
     /// From a previous page's `next_cursor`.
@@ -163,6 +168,7 @@ pub(crate) fn parse_search(params: CatalogParams) -> Result<SearchQuery, Invalid
             language: params.language,
             subject: params.subject,
             layout: params.layout,
+            kind: params.kind,
             sort: sort?,
             offset: offset?,
             limit: limit?,
@@ -195,6 +201,7 @@ pub(crate) fn facets(facets: &crate::search::Facets) -> CatalogFacets {
         language: convert(&facets.language),
         subject: convert(&facets.subject),
         layout: convert(&facets.layout),
+        kind: convert(&facets.kind),
     }
 }
 

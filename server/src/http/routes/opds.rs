@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::catalog::{CatalogParams, parse_search};
-use crate::domain::{Title, TitleId};
+use crate::domain::{PublicationKind, Title, TitleId};
 use crate::http::AppState;
 use crate::http::extract::{MaybePatron, Path, Query};
 use crate::http::problem::ApiError;
@@ -77,8 +77,14 @@ pub(crate) fn publication(
 ) -> Value {
     let m = &title.metadata;
     let base = format!("/api/v1/catalog/{}", title.id);
+    let kind = title.media.kind;
     let mut metadata = json!({
-        "@type": "http://schema.org/Book",
+        "@type": match kind {
+            PublicationKind::Audiobook => "http://schema.org/Audiobook",
+            PublicationKind::Video => "http://schema.org/VideoObject",
+            PublicationKind::Images => "http://schema.org/ImageGallery",
+            PublicationKind::Epub | PublicationKind::PageImages => "http://schema.org/Book",
+        },
         "identifier": format!("urn:uuid:{}", title.id),
         "title": m.title,
         "sortAs": m.sort_title,
@@ -124,6 +130,15 @@ pub(crate) fn publication(
         if let Some(progression) = &m.page_progression {
             object.insert("readingProgression".into(), json!(progression));
         }
+        if let Some(profile) = kind.conforms_to() {
+            object.insert("conformsTo".into(), json!(profile));
+        }
+        if let Some(ms) = title.media.duration_ms {
+            object.insert("duration".into(), json!(ms as f64 / 1000.0));
+        }
+        if let (Some(items), false) = (title.media.items, kind.is_timed()) {
+            object.insert("numberOfPages".into(), json!(items));
+        }
     }
     let mut images = Vec::new();
     if title.thumbnail_key.is_some() {
@@ -141,7 +156,7 @@ pub(crate) fn publication(
                 "href": "/api/v1/me/loans",
                 "type": "application/json",
                 "title": "Borrow",
-                "properties": acquisition_properties(availability)
+                "properties": acquisition_properties(kind, availability)
             },
             link("alternate", base, "application/json"),
         ],
@@ -166,11 +181,14 @@ pub(crate) fn publication(
     document
 }
 
-fn acquisition_properties(availability: Option<&crate::service::holds::Availability>) -> Value {
+fn acquisition_properties(
+    kind: PublicationKind,
+    availability: Option<&crate::service::holds::Availability>,
+) -> Value {
     let mut properties = json!({
         "indirectAcquisition": [{
             "type": "application/vnd.jieyue.licence+jws",
-            "child": [{ "type": "application/epub+zip" }]
+            "child": [{ "type": kind.package_media_type() }]
         }]
     });
     if let (Some(a), Some(object)) = (availability, properties.as_object_mut())
@@ -215,6 +233,8 @@ pub struct FeedParams {
     pub subject: Option<String>,
     /// Only this layout.
     pub layout: Option<String>,
+    /// Only this kind (`epub`, `page_images`, `images`, `audiobook`, `video`).
+    pub kind: Option<String>,
     /// `relevance`, `title` or `newest`.
     pub sort: Option<String>,
     /// Page number, from 1.
@@ -235,6 +255,7 @@ fn feed_href(params: &FeedParams, page: usize, change: Option<(&str, &str)>) -> 
     put("language", params.language.as_ref());
     put("subject", params.subject.as_ref());
     put("layout", params.layout.as_ref());
+    put("kind", params.kind.as_ref());
     put("sort", params.sort.as_ref());
     put("library", params.library.as_ref());
     if page > 1 {
@@ -275,6 +296,7 @@ async fn feed(
         language: params.language.clone(),
         subject: params.subject.clone(),
         layout: params.layout.clone(),
+        kind: params.kind.clone(),
         sort: params.sort.clone(),
         cursor: None,
         limit: Some(PAGE_SIZE),
@@ -314,6 +336,7 @@ async fn feed(
         facet_group("Language", "language", &results.facets.language),
         facet_group("Subject", "subject", &results.facets.subject),
         facet_group("Layout", "layout", &results.facets.layout),
+        facet_group("Kind", "kind", &results.facets.kind),
     ]
     .into_iter()
     .flatten()

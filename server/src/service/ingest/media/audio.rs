@@ -50,6 +50,11 @@ pub fn probe(path: &Path) -> Result<AudioFacts, String> {
         return Err("empty file".to_owned());
     }
     let container = sniff(&mut file)?;
+    if container == Container::Mp4 {
+        // Symphonia's MP4 demuxer trusts box sizes and table counts (and allocates by
+        // them, which no `catch_unwind` survives): check them first.
+        super::video::check_audio_container(path)?;
+    }
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|ext| ext.to_str()) {
         hint.with_extension(&ext.to_ascii_lowercase());

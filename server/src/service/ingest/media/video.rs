@@ -45,7 +45,7 @@ const MAX_TOP_LEVEL_BOXES: usize = 1_000_000;
 /// Nesting depth followed inside `moov` when patching chunk offsets.
 const MAX_DEPTH: u32 = 16;
 
-const NOT_MP4: &str = "not an MP4 video (no ftyp or moov box at the start)";
+const NOT_MP4: &str = "not an MP4 file (no ftyp or moov box at the start)";
 
 const NEEDS_CO64: &str = "the moov box is at the end and moving it would need 64-bit chunk \
                           offsets; re-encode with ffmpeg -movflags +faststart";
@@ -173,7 +173,7 @@ fn the_moov(boxes: &[TopBox]) -> Result<TopBox, String> {
     let mut moovs = boxes.iter().filter(|b| &b.kind == b"moov");
     let moov = *moovs
         .next()
-        .ok_or_else(|| "no moov box (the file is incomplete, or not an MP4 video)".to_owned())?;
+        .ok_or_else(|| "no moov box (the file is incomplete, or not an MP4 file)".to_owned())?;
     if moovs.next().is_some() {
         return Err("more than one moov box".to_owned());
     }
@@ -194,9 +194,31 @@ fn read_box(file: &mut File, top: &TopBox) -> Result<Vec<u8>, String> {
     Ok(buf)
 }
 
-/// Probes an MP4/M4V/MOV file: box structure, `moov` (via mp4parse), chunk offsets, and at
-/// least one video track. The error is a short English reason without the file name.
-pub fn probe(path: &Path) -> Result<VideoFacts, String> {
+/// An MP4 file whose structure has been checked: what [`probe`] and the audio probe
+/// (for M4A) share.
+struct Mp4 {
+    file: File,
+    length: u64,
+    boxes: Vec<TopBox>,
+    moov: TopBox,
+    moov_bytes: Vec<u8>,
+    context: MediaContext,
+    faststart: bool,
+}
+
+impl Mp4 {
+    /// The inside of the `moov` box.
+    fn moov_body(&self) -> &[u8] {
+        self.moov_bytes
+            .get(self.moov.header as usize..)
+            .unwrap_or_default()
+    }
+}
+
+/// Opens and checks an MP4 file: top-level boxes (none cut off), one `moov` of sane
+/// size, an `mdat`, `ftyp` + `moov` parsed by mp4parse, every chunk inside an `mdat`;
+/// with `tables`, also every box the audio demuxer trusts (see [`check_tree`]).
+fn open_mp4(path: &Path, tables: bool) -> Result<Mp4, String> {
     let mut file = File::open(path).map_err(io_error)?;
     let length = file.metadata().map_err(io_error)?.len();
     if length == 0 {
@@ -218,6 +240,13 @@ pub fn probe(path: &Path) -> Result<VideoFacts, String> {
         header = read_box(&mut file, ftyp)?;
     }
     let moov_bytes = read_box(&mut file, &moov)?;
+    if tables {
+        check_tree(
+            moov_bytes.get(moov.header as usize..).unwrap_or_default(),
+            false,
+            0,
+        )?;
+    }
     header.extend_from_slice(&moov_bytes);
     let context = match catch_unwind(AssertUnwindSafe(|| {
         mp4parse::read_mp4(&mut Cursor::new(&header))
@@ -227,7 +256,37 @@ pub fn probe(path: &Path) -> Result<VideoFacts, String> {
         Err(_) => return Err("invalid MP4 structure (mp4parse failed on it)".to_owned()),
     };
 
-    let first_video = context
+    let mdats: Vec<(u64, u64)> = boxes
+        .iter()
+        .filter(|b| &b.kind == b"mdat")
+        .map(|b| (b.start + b.header, b.end()))
+        .collect();
+    for track in context.tracks.iter() {
+        check_chunks(track, &mdats)?;
+    }
+    Ok(Mp4 {
+        file,
+        length,
+        boxes,
+        moov,
+        moov_bytes,
+        context,
+        faststart,
+    })
+}
+
+/// Checks the structure of an MP4 audio file (M4A) before symphonia reads it: its MP4
+/// demuxer trusts box sizes and table counts, and allocates by them.
+pub(super) fn check_audio_container(path: &Path) -> Result<(), String> {
+    open_mp4(path, true).map(|_| ())
+}
+
+/// Probes an MP4/M4V/MOV file: box structure, `moov` (via mp4parse), chunk offsets, and at
+/// least one video track. The error is a short English reason without the file name.
+pub fn probe(path: &Path) -> Result<VideoFacts, String> {
+    let mut mp4 = open_mp4(path, false)?;
+    let first_video = mp4
+        .context
         .tracks
         .iter()
         .find(|track| track.track_type == TrackType::Video)
@@ -240,23 +299,18 @@ pub fn probe(path: &Path) -> Result<VideoFacts, String> {
         None => (None, None),
     };
 
-    let moov_body = &moov_bytes[moov.header as usize..];
-    let duration = match movie_duration(moov_body, &context) {
+    let from_moov = movie_duration(mp4.moov_body(), &mp4.context);
+    let duration = match from_moov {
         Some(duration) => Some(duration),
-        None => fragments_duration(&mut file, &boxes, moov_body, &context)?,
+        None => {
+            let moov_body = mp4.moov_body().to_vec();
+            fragments_duration(&mut mp4.file, &mp4.boxes, &moov_body, &mp4.context)?
+        }
     }
-    .or_else(|| longest_track(&context))
+    .or_else(|| longest_track(&mp4.context))
     .ok_or_else(|| "the video has no duration".to_owned())?;
 
-    let mdats: Vec<(u64, u64)> = boxes
-        .iter()
-        .filter(|b| &b.kind == b"mdat")
-        .map(|b| (b.start + b.header, b.end()))
-        .collect();
-    for track in context.tracks.iter() {
-        check_chunks(track, &mdats)?;
-    }
-
+    let length = mp4.length;
     let bitrate_kbps = Some(length as f64 * 8.0 / duration / 1000.0).filter(|r| r.is_finite());
     Ok(VideoFacts {
         media_type: "video/mp4",
@@ -264,9 +318,87 @@ pub fn probe(path: &Path) -> Result<VideoFacts, String> {
         width,
         height,
         bitrate_kbps,
-        faststart,
+        faststart: mp4.faststart,
         length,
     })
+}
+
+/// Checks the boxes inside `body` (the inside of `moov` or a box within) that symphonia's
+/// MP4 demuxer reads: every child of a container fits inside it, and every sample table
+/// holds the entries it counts. `items`: `body` is an `ilst`, whose children are all
+/// containers.
+fn check_tree(body: &[u8], items: bool, depth: u32) -> Result<(), String> {
+    if depth > MAX_DEPTH {
+        return Err("corrupt moov: boxes nested too deep".to_owned());
+    }
+    let too_few = |kind: &[u8; 4]| {
+        format!(
+            "corrupt moov: the {} box lists more entries than it holds",
+            fourcc(kind)
+        )
+    };
+    for (kind, header, range) in children(body)? {
+        let inner = &body[range.start + header..range.end];
+        // Bytes per entry, for a table: count at 4..8, entries from 8.
+        let per_entry: usize = match &kind {
+            _ if items => {
+                check_tree(inner, false, depth + 1)?;
+                continue;
+            }
+            b"moov" | b"trak" | b"mdia" | b"minf" | b"stbl" | b"edts" | b"udta" | b"mvex"
+            | b"dinf" => {
+                check_tree(inner, false, depth + 1)?;
+                continue;
+            }
+            b"ilst" => {
+                check_tree(inner, true, depth + 1)?;
+                continue;
+            }
+            b"meta" => {
+                // ISO's meta is a full box; QuickTime's starts with its hdlr at once.
+                let skip = if inner.get(4..8) == Some(b"hdlr".as_slice()) {
+                    0
+                } else {
+                    4
+                };
+                check_tree(inner.get(skip..).unwrap_or_default(), false, depth + 1)?;
+                continue;
+            }
+            b"stsd" => {
+                // The sample entries must fit; their insides are codec-specific.
+                children(inner.get(8..).unwrap_or_default())?;
+                continue;
+            }
+            b"stsz" => {
+                // Sizes follow only when there is no common sample size.
+                let common = be_u32(inner, 4).ok_or_else(|| too_few(&kind))?;
+                let count = be_u32(inner, 8).ok_or_else(|| too_few(&kind))? as usize;
+                let needed = count.checked_mul(4).and_then(|n| n.checked_add(12));
+                if common == 0 && needed.is_none_or(|needed| needed > inner.len()) {
+                    return Err(too_few(&kind));
+                }
+                continue;
+            }
+            b"stts" | b"ctts" => 8,
+            b"stsc" => 12,
+            b"stco" | b"stss" => 4,
+            b"co64" => 8,
+            b"elst" => {
+                if inner.first() == Some(&1) {
+                    20
+                } else {
+                    12
+                }
+            }
+            _ => continue,
+        };
+        let count = be_u32(inner, 4).ok_or_else(|| too_few(&kind))? as usize;
+        let needed = count.checked_mul(per_entry).and_then(|n| n.checked_add(8));
+        if needed.is_none_or(|needed| needed > inner.len()) {
+            return Err(too_few(&kind));
+        }
+    }
+    Ok(())
 }
 
 /// A box inside a container: its type, its header length and its bytes (header
