@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use jieyue_protocol::api;
 
 pub use crate::states::{
-    AvailabilityState, HoldState, Layout, LoanState, NotificationKind, ReadingRights,
+    AvailabilityState, HoldState, Layout, LoanState, NotificationKind, PublicationKind,
+    ReadingRights,
 };
 
 /// A protocol time as the app's time type.

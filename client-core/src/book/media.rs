@@ -5,12 +5,13 @@
 //!
 //! Opening checks the licence against trusted time (as every resource read of a
 //! [`Book`] does); while the reader lives, reads check it again at most every
-//! [`RECHECK_EVERY`], so a loan that ends during playback stops it.
+//! [`RECHECK_EVERY`] of the platform's monotonic clock (and after a reboot), so a loan
+//! that ends during playback stops it.
 
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jieyue_protocol::licence::Licence;
 use jieyue_protocol::package::ResourceCursor;
@@ -30,7 +31,8 @@ struct State {
     /// `None` once the licence was found ended: the reader reads no more.
     cursor: Option<ResourceCursor<File>>,
     licence: Licence,
-    checked_at: Instant,
+    /// The platform's monotonic milliseconds at the last check.
+    checked_at: u64,
 }
 
 /// Random access to one decrypted media resource, for a player's data source.
@@ -81,7 +83,7 @@ impl Book {
             state: Mutex::new(State {
                 cursor: Some(cursor),
                 licence,
-                checked_at: Instant::now(),
+                checked_at: self.client.since_boot_millis(),
             }),
             cancelled: AtomicBool::new(false),
         })
@@ -112,7 +114,10 @@ impl MediaReader {
     pub fn read_at(&self, offset: u64, length: u64) -> Result<Vec<u8>> {
         self.check_cancelled()?;
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if state.checked_at.elapsed() >= RECHECK_EVERY {
+        let now = self.client.since_boot_millis();
+        let elapsed = Duration::from_millis(now.saturating_sub(state.checked_at));
+        // A monotonic clock that went back means a reboot: check at once.
+        if elapsed >= RECHECK_EVERY || now < state.checked_at {
             let integrity = self.client.integrity()?;
             match self
                 .client
@@ -120,7 +125,7 @@ impl MediaReader {
             {
                 Ok(licence) => {
                     state.licence = licence;
-                    state.checked_at = Instant::now();
+                    state.checked_at = now;
                 }
                 Err(e) => {
                     state.cursor = None;

@@ -219,6 +219,11 @@ impl Inner {
         f(&lock(&self.store))
     }
 
+    /// The platform's monotonic clock, in milliseconds since boot.
+    pub(crate) fn since_boot_millis(&self) -> u64 {
+        self.clock.since_boot_millis()
+    }
+
     pub(crate) fn package_path(&self, publication: Uuid) -> PathBuf {
         PathBuf::from(&self.config.data_dir)
             .join("packages")

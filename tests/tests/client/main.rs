@@ -7,5 +7,6 @@ mod support;
 
 mod distribution;
 mod layout;
+mod media;
 mod offline;
 mod reading;

@@ -99,7 +99,7 @@ pub async fn upload(
             }
             // An MP3, an MP4 or a ZIP of page images keeps its extension: ingest tells
             // the kinds apart by it (and by the bytes).
-            path = path.with_extension(ingest::upload_extension(field.file_name()));
+            path = path.with_file_name(ingest::upload_name(field.file_name()));
             let mut file = tokio::fs::File::create(&path)
                 .await
                 .map_err(ServiceError::from)?;
@@ -118,7 +118,7 @@ pub async fn upload(
             .map_err(ingest_error)
     }
     .await;
-    let _ = tokio::fs::remove_file(&path).await;
+    ingest::discard_upload(&path).await;
     let ingested = result?;
     let (status, code) = match ingested.status {
         IngestStatus::Created => ("created", StatusCode::CREATED),

@@ -88,17 +88,53 @@ pub async fn upload_path(
             "only consortium admins and library managers add titles",
         ));
     }
-    tokio::fs::create_dir_all(&ctx.catalogue.work_dir).await?;
-    Ok(ctx.catalogue.work_dir.join(format!(
-        "upload-{}.{}",
-        uuid::Uuid::new_v4(),
-        upload_extension(original_name)
-    )))
+    // A folder per upload: the file keeps its name (a single track's or a ZIP's name is
+    // the publication's title when its metadata gives none).
+    let folder = ctx
+        .catalogue
+        .work_dir
+        .join(format!("upload-{}", uuid::Uuid::new_v4()));
+    tokio::fs::create_dir_all(&folder).await?;
+    Ok(folder.join(upload_name(original_name)))
+}
+
+/// The name an upload is saved under: the uploaded file's own name without any folder,
+/// with an extension ingest takes (`.epub` unless it is a ZIP, a track or a video).
+pub fn upload_name(original_name: Option<&str>) -> String {
+    let base = original_name
+        .and_then(|n| n.rsplit(['/', '\\']).next())
+        .map(|n| {
+            n.chars()
+                .filter(|c| {
+                    !c.is_control() && !matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|')
+                })
+                .take(120)
+                .collect::<String>()
+        })
+        .filter(|n| !n.trim().is_empty() && !n.starts_with('.'))
+        .unwrap_or_else(|| "upload".to_owned());
+    let ext = upload_extension(Some(&base));
+    let has_it = base
+        .rsplit_once('.')
+        .is_some_and(|(_, e)| e.eq_ignore_ascii_case(ext));
+    if has_it {
+        base
+    } else {
+        format!("{base}.{ext}")
+    }
+}
+
+/// Removes an upload and its folder.
+pub async fn discard_upload(path: &Path) {
+    let _ = tokio::fs::remove_file(path).await;
+    if let Some(folder) = path.parent() {
+        let _ = tokio::fs::remove_dir(folder).await;
+    }
 }
 
 /// The extension an upload is saved under: the uploaded name's when it is one ingest
 /// takes (a ZIP of page images, an MP3, an MP4, …), else `epub`.
-pub fn upload_extension(original_name: Option<&str>) -> &'static str {
+fn upload_extension(original_name: Option<&str>) -> &'static str {
     const TAKEN: [&str; 12] = [
         "epub", "zip", "cbz", "mp3", "m4a", "m4b", "ogg", "oga", "flac", "mp4", "m4v", "mov",
     ];

@@ -642,7 +642,7 @@ async fn ingest_field(
             .map_err(|e| (ingest_error(e), false))
     }
     .await;
-    let _ = tokio::fs::remove_file(&path).await;
+    ingest::discard_upload(&path).await;
     result
 }
 
