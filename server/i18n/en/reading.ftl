@@ -39,3 +39,11 @@ reader-read-ended-title = This loan has ended
 reader-read-ended-body = A book whose loan has run out, been returned or been withdrawn by the library can no longer be read. To read on, borrow it again, or place a hold if no copy is free.
 reader-read-ended-shelf = Go to my shelf
 reader-read-ended-search = Find books
+
+## Audio, video and page images
+reader-media-unsupported = This browser cannot play this format.
+reader-media-tracks = Tracks
+reader-media-videos = Videos
+reader-media-prev = ‹ Previous
+reader-media-next = Next ›
+reader-media-page = Page { $number }

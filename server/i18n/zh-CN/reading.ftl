@@ -36,3 +36,11 @@ reader-read-ended-title = 这本书的借阅已经结束
 reader-read-ended-body = 借期已满、已经归还或被图书馆收回的书不能再阅读。想继续读，可以再借一次，没有空闲复本时可以预约。
 reader-read-ended-shelf = 去我的书架
 reader-read-ended-search = 找书
+
+## Audio, video and page images
+reader-media-unsupported = 这个浏览器不能播放这种格式。
+reader-media-tracks = 曲目
+reader-media-videos = 视频
+reader-media-prev = ‹ 上一个
+reader-media-next = 下一个 ›
+reader-media-page = 第 { $number } 页

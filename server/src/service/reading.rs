@@ -30,7 +30,7 @@ use rbook::ebook::spine::PageDirection;
 use super::positions::{self, Position};
 use super::{Ctx, Error, Refusal, Result};
 use crate::blobs::Blobs;
-use crate::domain::{Layout, Loan, LoanId, LoanState, Patron};
+use crate::domain::{Layout, Loan, LoanId, LoanState, Patron, PublicationKind};
 use crate::store::{loans, titles};
 
 /// Bytes per position in reflowable documents (as the client core and Readium count).
@@ -82,6 +82,24 @@ pub struct Publication {
     pub reading_order: Vec<ReadingItem>,
     /// The table of contents, flattened in order (EPUB 3 nav, else EPUB 2 NCX).
     pub toc: Vec<TocItem>,
+    /// EPUB, page images, images, audiobook or video.
+    pub kind: PublicationKind,
+    /// For each reading-order item of a publication that is not an EPUB: its title or
+    /// caption, duration and size (empty for EPUB).
+    pub media: Vec<MediaItem>,
+}
+
+/// What the manifest says of a page, track or video.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaItem {
+    /// A track's or video's title, an image's caption.
+    pub title: Option<String>,
+    /// Duration in seconds (audio, video).
+    pub duration: Option<f64>,
+    /// Width in pixels (images, video).
+    pub width: Option<u32>,
+    /// Height in pixels (images, video).
+    pub height: Option<u32>,
 }
 
 impl Publication {
@@ -260,6 +278,15 @@ fn index(
     key: &ContentKey,
 ) -> Result<(Publication, PackageReader<StoredPackage>)> {
     let mut reader = PackageReader::open(package.clone(), key).map_err(package_error)?;
+    let paths = reader.paths();
+    if paths
+        .iter()
+        .any(|p| p == jieyue_protocol::webpub::MANIFEST_PATH)
+        && !paths.iter().any(|p| p == "META-INF/container.xml")
+    {
+        let publication = describe_webpub(&mut reader)?;
+        return Ok((publication, reader));
+    }
     let epub = Epub::read(package).map_err(Error::internal("the package's EPUB structure"))?;
     let publication = describe(&epub, &mut reader)?;
     Ok((publication, reader))
@@ -352,6 +379,67 @@ fn describe(epub: &Epub, reader: &mut PackageReader<StoredPackage>) -> Result<Pu
         vertical,
         reading_order,
         toc,
+        kind: PublicationKind::Epub,
+        media: Vec::new(),
+    })
+}
+
+/// The publication of a package described by a Readium manifest (page images, images,
+/// audio, video), as the client core describes it: one position per item.
+fn describe_webpub(reader: &mut PackageReader<StoredPackage>) -> Result<Publication> {
+    use jieyue_protocol::webpub;
+    let length = reader
+        .length(webpub::MANIFEST_PATH)
+        .map_err(package_error)?;
+    if length > webpub::MAX_MANIFEST_BYTES {
+        return Err(Error::Bug("a catalogued publication manifest is too large"));
+    }
+    let bytes = reader.read(webpub::MANIFEST_PATH).map_err(package_error)?;
+    let manifest =
+        webpub::Manifest::parse(&bytes).map_err(Error::internal("the publication manifest"))?;
+    let kind = manifest.kind();
+    let mut reading_order = Vec::with_capacity(manifest.reading_order.len());
+    let mut media = Vec::with_capacity(manifest.reading_order.len());
+    let mut toc = Vec::new();
+    for (i, link) in manifest.reading_order.iter().enumerate() {
+        let length = reader.length(&link.href).map_err(package_error)?;
+        if let Some(title) = &link.title {
+            toc.push(TocItem {
+                label: title.clone(),
+                href: link.href.clone(),
+                depth: 0,
+            });
+        }
+        reading_order.push(ReadingItem {
+            href: link.href.clone(),
+            media_type: link.media_type.clone(),
+            length,
+            linear: true,
+            first_position: u32::try_from(i + 1).unwrap_or(u32::MAX),
+            positions: 1,
+        });
+        media.push(MediaItem {
+            title: link.title.clone(),
+            duration: link.duration,
+            width: link.width,
+            height: link.height,
+        });
+    }
+    let m = &manifest.metadata;
+    Ok(Publication {
+        title: m.title.clone(),
+        language: m.language.first().cloned(),
+        layout: if kind.is_timed() {
+            Layout::Reflowable
+        } else {
+            Layout::Fixed
+        },
+        rtl: m.reading_progression.as_deref() == Some("rtl"),
+        vertical: false,
+        reading_order,
+        toc,
+        kind,
+        media,
     })
 }
 
@@ -1036,6 +1124,8 @@ mod tests {
                     item("b.xhtml", true),
                 ],
                 toc: Vec::new(),
+                kind: PublicationKind::Epub,
+                media: Vec::new(),
             },
             position,
         };
@@ -1077,6 +1167,8 @@ mod tests {
                 href: "b.xhtml#x".into(),
                 depth: 0,
             }],
+            kind: PublicationKind::Epub,
+            media: Vec::new(),
         };
         assert_eq!(publication.position_count(), 5);
         assert_eq!(publication.position_at(0, 0.0), 1);

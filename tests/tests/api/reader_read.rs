@@ -462,6 +462,187 @@ async fn search_finds_words_in_simplified_or_traditional_characters(app: TestApp
     );
 }
 
+/// A ZIP of `files`.
+fn zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in files {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default())
+            .expect("entry");
+        zip.write_all(bytes).expect("write");
+    }
+    zip.finish().expect("zip").into_inner()
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../testdata/media")
+            .join(name),
+    )
+    .expect("fixture")
+}
+
+/// Uploads `bytes` as `name` and gives the city two copies; the title id.
+async fn media_title(app: &TestApp, world: &TwoLibraries, name: &str, bytes: Vec<u8>) -> String {
+    let reply = app.upload_bytes(&world.admin, name, bytes).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    let title = reply.body["title"]["id"].as_str().expect("id").to_owned();
+    let lot = app
+        .post(
+            "/api/v1/admin/lots",
+            Some(&world.city_manager),
+            json!({ "title_id": title, "owner_library_id": world.city, "copies": 2 }),
+        )
+        .await;
+    assert_eq!(lot.status, StatusCode::CREATED, "{lot:?}");
+    title
+}
+
+async fn audio_video_and_pages_play_in_the_browser_with_ranges(app: TestApp) {
+    let world = TwoLibraries::create(&app).await;
+    let (a, b) = (fixture("tone-a.mp3"), fixture("tone-c.ogg"));
+    let audiobook = media_title(
+        &app,
+        &world,
+        "唐诗.zip",
+        zip_of(&[("01.mp3", a.clone()), ("02.ogg", b.clone())]),
+    )
+    .await;
+    let video = fixture("lecture-1.mp4");
+    let lecture = media_title(&app, &world, "公开课.mp4", video.clone()).await;
+    let page = {
+        let img = image::RgbImage::from_fn(60, 80, |x, y| image::Rgb([x as u8, y as u8, 9]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png)
+            .expect("png");
+        out.into_inner()
+    };
+    let journal = media_title(
+        &app,
+        &world,
+        "期刊.cbz",
+        zip_of(&[("p1.png", page.clone()), ("p2.png", page.clone())]),
+    )
+    .await;
+    let token = app.patron_token("city", "C1").await;
+    let reader = reader_login(&app, "city", "C1").await;
+
+    // The audiobook: a player of the first track, the track list, media allowed.
+    let loan = borrow(&app, &token, &audiobook).await;
+    let page_got = reader.get(&format!("/reader/loans/{loan}/read")).await;
+    assert_eq!(page_got.status, StatusCode::OK, "{}", page_got.text());
+    let html = page_got.text();
+    let track_url = format!("/reader/loans/{loan}/content/01.mp3");
+    assert!(
+        html.contains(&format!(
+            "<audio id=\"player\" controls preload=\"metadata\" src=\"{track_url}\""
+        )),
+        "{html}"
+    );
+    assert!(html.contains("/static/media.js"));
+    assert!(html.contains("02.ogg"), "the second track is listed");
+    assert!(
+        page_got
+            .header("content-security-policy")
+            .contains("media-src 'self'")
+    );
+    assert_eq!(data_attribute(&html, "type"), "audio/mpeg");
+
+    // The track, whole and by ranges as a player asks.
+    let whole = reader.get(&track_url).await;
+    assert_eq!(whole.status, StatusCode::OK);
+    assert_eq!(whole.header("content-type"), "audio/mpeg");
+    assert_eq!(whole.header("accept-ranges"), "bytes");
+    assert!(whole.body == a);
+    let length = a.len();
+    for (range, start, end) in [
+        ("bytes=0-1", 0, 2),
+        (&*format!("bytes=70000-"), 70_000.min(length), length),
+        (
+            &*format!("bytes={}-{}", length / 2, length / 2 + 99),
+            length / 2,
+            length / 2 + 100,
+        ),
+        ("bytes=-500", length - 500, length),
+    ] {
+        if start >= length {
+            continue;
+        }
+        let part = reader.get_with(&track_url, &[("range", range)]).await;
+        assert_eq!(part.status, StatusCode::PARTIAL_CONTENT, "{range}");
+        assert!(part.body == a[start..end], "{range}");
+        assert_eq!(
+            part.header("content-range"),
+            format!("bytes {start}-{}/{length}", end - 1)
+        );
+    }
+    // The second track's page, and a position with a time fragment kept for the apps.
+    let second = reader
+        .get(&format!("/reader/loans/{loan}/read?href=02.ogg"))
+        .await;
+    assert!(
+        second
+            .text()
+            .contains(&format!("src=\"/reader/loans/{loan}/content/02.ogg\""))
+    );
+    let csrf = data_attribute(&second.text(), "csrf");
+    let saved = reader
+        .post_json(
+            &format!("/reader/loans/{loan}/position"),
+            &json!({ "href": "02.ogg", "type": "audio/ogg",
+                     "locations": { "progression": 0.5, "totalProgression": 0.8, "position": 2,
+                                    "fragments": ["t=1"] } }),
+            &[("x-csrf-token", &csrf), ("origin", &app.base)],
+        )
+        .await;
+    assert!(saved.status.is_success(), "{}", saved.text());
+    let again = reader
+        .get(&format!("/reader/loans/{loan}/read"))
+        .await
+        .text();
+    assert_eq!(
+        data_attribute(&again, "href"),
+        "02.ogg",
+        "opens where the reader was"
+    );
+    assert_eq!(data_attribute(&again, "start"), "1.000");
+
+    // The video: a video player at its size.
+    let loan = borrow(&app, &token, &lecture).await;
+    let html = reader
+        .get(&format!("/reader/loans/{loan}/read"))
+        .await
+        .text();
+    assert!(html.contains("<video id=\"player\""), "{html}");
+    assert!(html.contains("width=\"160\" height=\"120\""), "{html}");
+    let src = format!("/reader/loans/{loan}/content/");
+    let at = html.find(&src).expect("video src");
+    let href = &html[at..at + html[at..].find('"').expect("quote")];
+    let part = reader.get_with(href, &[("range", "bytes=100-4195")]).await;
+    assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.header("content-type"), "video/mp4");
+    assert!(part.body == video[100..4196]);
+
+    // The journal: its pages as images, one under the other.
+    let loan = borrow(&app, &token, &journal).await;
+    let html = reader
+        .get(&format!("/reader/loans/{loan}/read"))
+        .await
+        .text();
+    assert_eq!(html.matches("<img src=").count(), 2, "{html}");
+    assert!(html.contains("第 1 页"), "{html}");
+    let image = reader
+        .get(&format!("/reader/loans/{loan}/content/p2.png"))
+        .await;
+    assert_eq!(image.header("content-type"), "image/png");
+    assert!(image.body == page);
+
+    // Another reader gets nothing.
+    let other = reader_login(&app, "county", "K1").await;
+    assert_eq!(other.get(&track_url).await.status, StatusCode::NOT_FOUND);
+}
+
 fn percent(text: &str) -> String {
     text.bytes().map(|b| format!("%{b:02X}")).collect()
 }
@@ -471,4 +652,5 @@ both_backends!(
     the_position_is_the_one_the_apps_share,
     a_script_in_a_book_is_served_under_a_policy_that_runs_none,
     search_finds_words_in_simplified_or_traditional_characters,
+    audio_video_and_pages_play_in_the_browser_with_ranges,
 );

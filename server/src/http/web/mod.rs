@@ -42,6 +42,8 @@ const HTMX: &str = include_str!("../../../static/htmx-2.0.11.min.js");
 const CONSOLE_JS: &str = include_str!("../../../static/console.js");
 /// The reader page's script (lays the book out in its frame), compiled in.
 const READER_JS: &str = include_str!("../../../static/reader.js");
+/// The media page's script (plays tracks and videos, keeps the time position).
+const MEDIA_JS: &str = include_str!("../../../static/media.js");
 /// The version in asset URLs, so a new binary is never served an old cached asset.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -69,6 +71,10 @@ pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
         .route(
             "/static/reader.js",
             get(|| asset("text/javascript; charset=utf-8", READER_JS)),
+        )
+        .route(
+            "/static/media.js",
+            get(|| asset("text/javascript; charset=utf-8", MEDIA_JS)),
         )
         .merge(console::routes(max_upload_bytes))
         .merge(reader::routes())
@@ -330,7 +336,7 @@ fn page_headers(response: &mut Response, lang: Lang) {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; \
+             media-src 'self'; connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; \
              frame-ancestors 'none'",
         ),
     );

@@ -21,7 +21,7 @@ use axum::{Json, Router};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Deserialize;
 
-use crate::domain::{Layout, LoanId};
+use crate::domain::{Layout, LoanId, PublicationKind};
 use crate::http::AppState;
 use crate::http::problem::ApiError;
 use crate::http::routes::catalog::{RangeRequest, parse_range};
@@ -368,6 +368,9 @@ async fn read_page(
             current: t.href.split('#').next() == Some(item.href.as_str()),
         })
         .collect();
+    if publication.kind != PublicationKind::Epub {
+        return media_page(&reader, &book, loan, index, progression);
+    }
     let fixed = publication.layout == Layout::Fixed;
     let data = vec![
         ("loan", loan.0.to_string()),
@@ -411,6 +414,153 @@ async fn read_page(
         search_action: format!("/reader/loans/{}/search", loan.0),
         data,
         fixed,
+    };
+    Ok(reader.web.render(&page)?)
+}
+
+/// An item of a media publication's list (a track, a video, a page, an image).
+#[derive(Debug)]
+struct MediaEntry {
+    /// Its reading page (tracks, videos).
+    url: String,
+    /// Its content (the `src` of the player or image).
+    src: String,
+    /// Its title, caption, or "1", "2", … when it has none.
+    label: String,
+    /// `m:ss` (tracks, videos).
+    duration: Option<String>,
+    width: Option<u32>,
+    height: Option<u32>,
+    current: bool,
+}
+
+/// The reading page of a publication that is not an EPUB: a player for tracks and
+/// videos (one at a time, with the list beside it), or the pages one under the other.
+#[derive(Template)]
+#[template(path = "reader/read_media.html")]
+struct MediaPage {
+    c: Chrome,
+    r: ReaderChrome,
+    title: String,
+    /// `audio`, `video`, `pages` or `images`.
+    kind: &'static str,
+    entries: Vec<MediaEntry>,
+    /// The track or video playing (tracks, videos).
+    current: Option<MediaEntry>,
+    prev: Option<String>,
+    next: Option<String>,
+    data: Vec<(&'static str, String)>,
+}
+
+/// `83.4` → `1:23`; `4000` → `1:06:40`.
+fn clock(seconds: f64) -> String {
+    let total = if seconds.is_finite() && seconds > 0.0 {
+        seconds.round() as u64
+    } else {
+        0
+    };
+    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+fn media_page(
+    reader: &Reader,
+    book: &OpenBook,
+    loan: LoanId,
+    index: usize,
+    progression: f64,
+) -> Result<Response, ReaderError> {
+    let publication = &book.publication;
+    let kind = match publication.kind {
+        PublicationKind::Audiobook => "audio",
+        PublicationKind::Video => "video",
+        PublicationKind::Images => "images",
+        PublicationKind::PageImages | PublicationKind::Epub => "pages",
+    };
+    let timed = publication.kind.is_timed();
+    let entries: Vec<MediaEntry> = publication
+        .reading_order
+        .iter()
+        .zip(&publication.media)
+        .enumerate()
+        .map(|(i, (item, media))| MediaEntry {
+            url: read_url(loan, &item.href, None),
+            src: content_url(loan, &item.href),
+            label: media.title.clone().unwrap_or_else(|| (i + 1).to_string()),
+            duration: media.duration.map(clock),
+            width: media.width,
+            height: media.height,
+            current: timed && i == index,
+        })
+        .collect();
+    let Some(current_item) = publication.reading_order.get(index) else {
+        return Err(reader.fail("read")(Error::Bug(
+            "a place outside the reading order",
+        )));
+    };
+    let duration = publication
+        .media
+        .get(index)
+        .and_then(|m| m.duration)
+        .unwrap_or(0.0);
+    let durations: Vec<f64> = publication
+        .media
+        .iter()
+        .map(|m| m.duration.unwrap_or(0.0))
+        .collect();
+    let data = vec![
+        ("position-url", format!("/reader/loans/{}/position", loan.0)),
+        ("csrf", reader.csrf()),
+        ("href", current_item.href.clone()),
+        ("type", current_item.media_type.clone()),
+        ("index", index.to_string()),
+        ("position", (index + 1).to_string()),
+        ("start", format!("{:.3}", progression * duration)),
+        (
+            "durations",
+            serde_json::to_string(&durations).unwrap_or_default(),
+        ),
+        (
+            "next-url",
+            publication
+                .reading_order
+                .get(index + 1)
+                .map(|i| read_url(loan, &i.href, None))
+                .unwrap_or_default(),
+        ),
+    ];
+    let page = MediaPage {
+        c: reader.chrome(),
+        r: reader.reader_chrome("shelf"),
+        title: publication.title.clone(),
+        kind,
+        current: timed
+            .then(|| entries.iter().find(|e| e.current))
+            .flatten()
+            .map(|e| MediaEntry {
+                url: e.url.clone(),
+                src: e.src.clone(),
+                label: e.label.clone(),
+                duration: e.duration.clone(),
+                width: e.width,
+                height: e.height,
+                current: true,
+            }),
+        prev: timed
+            .then(|| index.checked_sub(1))
+            .flatten()
+            .and_then(|i| publication.reading_order.get(i))
+            .map(|i| read_url(loan, &i.href, None)),
+        next: timed
+            .then(|| publication.reading_order.get(index + 1))
+            .flatten()
+            .map(|i| read_url(loan, &i.href, None)),
+        entries,
+        data,
     };
     Ok(reader.web.render(&page)?)
 }

@@ -281,7 +281,7 @@ fn gather(
             files.len()
         ));
     }
-    files.sort_by(|a, b| natural_key(&a.name).cmp(&natural_key(&b.name)));
+    files.sort_by_key(|f| natural_key(&f.name));
     Ok((default_title, metadata, files))
 }
 
@@ -517,7 +517,7 @@ pub fn identify(source: &Path) -> Result<(String, String), String> {
         let mut files = Vec::new();
         walk(source, "", &mut files, 0)?;
         files.retain(|f| !is_litter(&f.name));
-        files.sort_by(|a, b| natural_key(&a.name).cmp(&natural_key(&b.name)));
+        files.sort_by_key(|f| natural_key(&f.name));
         let metadata = files
             .iter()
             .find(|f| f.name.eq_ignore_ascii_case(METADATA_FILE))
@@ -539,17 +539,16 @@ pub fn identify(source: &Path) -> Result<(String, String), String> {
     if let Ok(mut archive) = std::fs::File::open(source)
         .map_err(|e| e.to_string())
         .and_then(|f| zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(|e| e.to_string()))
+        && let Ok(entry) = archive.by_name(METADATA_FILE)
     {
-        if let Ok(entry) = archive.by_name(METADATA_FILE) {
-            let mut text = String::new();
-            entry
-                .take(MAX_METADATA_BYTES)
-                .read_to_string(&mut text)
-                .map_err(|e| format!("{METADATA_FILE}: cannot be read as UTF-8 text: {e}"))?;
-            let metadata: MediaMetadata =
-                toml::from_str(&text).map_err(|e| format!("{METADATA_FILE}: {e}"))?;
-            identifier = metadata.identifier.as_deref().and_then(clean);
-        }
+        let mut text = String::new();
+        entry
+            .take(MAX_METADATA_BYTES)
+            .read_to_string(&mut text)
+            .map_err(|e| format!("{METADATA_FILE}: cannot be read as UTF-8 text: {e}"))?;
+        let metadata: MediaMetadata =
+            toml::from_str(&text).map_err(|e| format!("{METADATA_FILE}: {e}"))?;
+        identifier = metadata.identifier.as_deref().and_then(clean);
     }
     Ok((
         identifier.unwrap_or_else(|| format!("urn:sha256:{hash}")),

@@ -44,8 +44,11 @@ fn a_journal_issue_of_twenty_pages_in_natural_order_with_sizes_and_metadata() {
     let dir = tempfile::tempdir().expect("dir");
     for page in 1..=20u32 {
         // p1 … p20: natural order puts p2 before p10.
-        let name = format!("p{page}.{}", if page % 5 == 0 { "png" } else { "jpg" });
-        let bytes = if page % 5 == 0 {
+        let name = format!(
+            "p{page}.{}",
+            if page.is_multiple_of(5) { "png" } else { "jpg" }
+        );
+        let bytes = if page.is_multiple_of(5) {
             png(100 + page, 140)
         } else {
             jpeg(100 + page, 140, page as u8)
@@ -73,7 +76,7 @@ fn a_journal_issue_of_twenty_pages_in_natural_order_with_sizes_and_metadata() {
         assert!(link.href.starts_with(&format!("p{page}.")), "{}", link.href);
         assert_eq!(link.width, Some(100 + page));
         assert_eq!(link.height, Some(140));
-        let expected = if page % 5 == 0 {
+        let expected = if page.is_multiple_of(5) {
             "image/png"
         } else {
             "image/jpeg"
