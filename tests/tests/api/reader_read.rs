@@ -558,7 +558,7 @@ async fn audio_video_and_pages_play_in_the_browser_with_ranges(app: TestApp) {
     let length = a.len();
     for (range, start, end) in [
         ("bytes=0-1", 0, 2),
-        (&*format!("bytes=70000-"), 70_000.min(length), length),
+        ("bytes=20000-", 20_000.min(length), length),
         (
             &*format!("bytes={}-{}", length / 2, length / 2 + 99),
             length / 2,

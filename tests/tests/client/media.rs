@@ -32,7 +32,7 @@ fn page(number: u32) -> (String, Vec<u8>) {
         ])
     });
     let mut out = Cursor::new(Vec::new());
-    let (format, ext) = if number % 5 == 0 {
+    let (format, ext) = if number.is_multiple_of(5) {
         (image::ImageFormat::Png, "png")
     } else {
         (image::ImageFormat::Jpeg, "jpg")
