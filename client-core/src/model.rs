@@ -116,6 +116,12 @@ pub struct TitleSummary {
     pub language: Option<String>,
     /// Reflowable or fixed pages.
     pub layout: Layout,
+    /// EPUB, page images, images, audiobook or video.
+    pub kind: PublicationKind,
+    /// Total duration in whole seconds (audiobooks, videos).
+    pub duration_seconds: Option<u64>,
+    /// Pages, images, tracks or videos (not for EPUB).
+    pub items: Option<u32>,
     /// Cover image URL.
     pub cover_url: Option<String>,
     /// Thumbnail URL.
@@ -295,6 +301,9 @@ impl From<api::TitleSummary> for TitleSummary {
             authors: t.authors.into_iter().map(|a| a.name).collect(),
             language: t.language,
             layout: Layout::from_wire(&t.layout),
+            kind: PublicationKind::from_wire(&t.kind),
+            duration_seconds: t.duration,
+            items: t.items,
             cover_url: t.links.cover,
             thumbnail_url: t.links.thumbnail,
         }

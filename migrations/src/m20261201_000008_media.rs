@@ -44,6 +44,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // A rules cell may be for one kind of publication (its loan length applies to
+        // loans of that kind).
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(LendingRules::Table)
+                    .add_column(string_null(LendingRules::Kind))
+                    .to_owned(),
+            )
+            .await?;
         // Every replica's search index follows the change log: one entry per title makes
         // each re-index its titles with their kind.
         manager
@@ -64,6 +74,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(LendingRules::Table)
+                    .drop_column(LendingRules::Kind)
+                    .to_owned(),
+            )
+            .await?;
         for column in [Titles::Items, Titles::DurationMs, Titles::Kind] {
             manager
                 .alter_table(
@@ -76,6 +94,12 @@ impl MigrationTrait for Migration {
         }
         Ok(())
     }
+}
+
+#[derive(DeriveIden)]
+enum LendingRules {
+    Table,
+    Kind,
 }
 
 #[derive(DeriveIden)]

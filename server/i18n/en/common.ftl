@@ -64,3 +64,10 @@ problem-already-protected = The file is already encrypted and cannot be catalogu
 problem-insufficient-storage = The server is out of storage space.
 problem-unavailable = Storage is unavailable for now; please try again later.
 problem-internal = The server failed; the error has been logged.
+
+## Kinds of publication
+kind-epub = E-book
+kind-page-images = Journal (page images)
+kind-images = Image collection
+kind-audiobook = Audiobook
+kind-video = Video

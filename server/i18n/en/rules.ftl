@@ -62,3 +62,6 @@ rules-verdict-no = No:
 rules-would-borrow = A borrow now would succeed (unless someone else takes the last copy first).
 rules-refused-no-copy = Every copy the patron's library may lend is on loan or held. The patron can place a hold.
 rules-refused-not-lendable = The title is hidden from readers and is not lent.
+rules-kind = Kind of publication
+rules-every-kind = Every kind
+rules-kind-hint = A cell for one kind sets only the loan length (default and longest) of loans of that kind; loans, holds, renewals and devices stay the reader's rules.

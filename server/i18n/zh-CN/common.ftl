@@ -61,3 +61,10 @@ problem-already-protected = 该文件已经加密，无法再次入藏。
 problem-insufficient-storage = 服务器存储空间不足。
 problem-unavailable = 存储暂时不可用，请稍后再试。
 problem-internal = 服务器出错，已记录日志。
+
+## Kinds of publication
+kind-epub = 电子书
+kind-page-images = 期刊（页面图像）
+kind-images = 图片集
+kind-audiobook = 有声书
+kind-video = 视频

@@ -62,3 +62,6 @@ rules-verdict-no = 不能借阅：
 rules-would-borrow = 读者现在借阅会成功（实际借阅时若复本已被他人借走，结果可能不同）。
 rules-refused-no-copy = 读者所在馆可借的复本都已借出或预留。读者可以预约。
 rules-refused-not-lendable = 这本书已对读者隐藏，不外借。
+rules-kind = 出版物类型
+rules-every-kind = 所有类型
+rules-kind-hint = 为某一类型设置的规则只决定这类借阅的期限（默认天数和最长天数）；借阅数、预约数、续借和设备数仍按读者的规则。

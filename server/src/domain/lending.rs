@@ -79,6 +79,28 @@ pub fn rules_key(library: Option<LibraryId>, category: Option<&str>) -> String {
     )
 }
 
+/// The key of a cell for one kind of publication: `<library or *>:<category or *>:<kind>`.
+pub fn kind_rules_key(library: Option<LibraryId>, category: Option<&str>, kind: &str) -> String {
+    format!("{}:{kind}", rules_key(library, category))
+}
+
+/// The rules for a loan of a title of some kind: the patron's cell, with the loan length
+/// (default and longest) of the most specific cell for that kind, when there is one.
+/// Loans, holds, renewals and devices at once stay the patron's: they count across kinds.
+pub fn with_kind_loan_length(
+    rules: LendingRules,
+    kind_cell: Option<&LendingRules>,
+) -> LendingRules {
+    match kind_cell {
+        Some(cell) => LendingRules {
+            loan_days_default: cell.loan_days_default,
+            loan_days_max: cell.loan_days_max,
+            ..rules
+        },
+        None => rules,
+    }
+}
+
 /// The cells that may apply to a patron, most specific first: the library's rule for
 /// the category, the library's default, the consortium's rule for the category, the
 /// consortium default. The first that exists wins.

@@ -24,7 +24,8 @@ pub use ids::{
     DeviceId, HoldId, LibraryId, LicenceId, LoanId, LotId, PatronId, SessionId, StaffId, TitleId,
 };
 pub use lending::{
-    CirculationBar, LendingRules, Loan, LoanState, RenewalRefusal, rules_key, rules_precedence,
+    CirculationBar, LendingRules, Loan, LoanState, RenewalRefusal, kind_rules_key, rules_key,
+    rules_precedence, with_kind_loan_length,
 };
 pub use library::{Library, LibraryCode, LibraryName, NewLibrary, Region};
 pub use login_guard::{LoginGuard, ThrottlePolicy};

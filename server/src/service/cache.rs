@@ -77,6 +77,8 @@ pub struct LendableTitle {
     pub id: TitleId,
     /// Hidden from readers: not lent.
     pub suppressed: bool,
+    /// Its kind (a rules cell may set the loan length per kind).
+    pub kind: crate::domain::PublicationKind,
     /// SHA-256 of the encrypted package (hex), named in licences.
     pub package_sha256: String,
     /// The content key, unsealed (zeroized when the last copy is dropped).

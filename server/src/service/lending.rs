@@ -19,7 +19,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::cache::{DeviceKeyEntry, LendableTitle};
-use super::rules::rules_for;
+use super::rules::{rules_for, rules_for_loan};
 use super::{Ctx, Error, Refusal, Result};
 use crate::domain::staff_reason;
 use crate::domain::{
@@ -59,6 +59,7 @@ pub(crate) async fn lendable_title(ctx: &Ctx, id: TitleId) -> Result<LendableTit
     let entry = LendableTitle {
         id: title.id,
         suppressed: title.suppressed,
+        kind: title.media.kind,
         package_sha256: title.package_sha256,
         content_key: Arc::new(
             ContentKey::from_slice(&key).map_err(Error::internal("content key"))?,
@@ -180,9 +181,10 @@ enum Attempt {
 pub async fn borrow(ctx: &Ctx, patron: &Patron, request: BorrowRequest) -> Result<Borrowed> {
     let now = ctx.clock.now();
     check_may_borrow(patron, now)?;
-    let rules = rules_for(ctx, patron.library_id, &patron.category).await?;
-    let days = rules.loan_days(request.days)?;
     let title = lendable_title(ctx, request.title).await?;
+    // The loan length may be the title's kind's (a kind's rules cell).
+    let rules = rules_for_loan(ctx, patron.library_id, &patron.category, title.kind).await?;
+    let days = rules.loan_days(request.days)?;
     if title.suppressed {
         return Err(Error::NotFound("title"));
     }

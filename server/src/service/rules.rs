@@ -7,7 +7,8 @@ use serde_json::json;
 
 use super::{Ctx, Error, Result};
 use crate::domain::{
-    LendingRules, LibraryId, LibraryScope, PatronCategory, Staff, StaffRole, rules_key,
+    LendingRules, LibraryId, LibraryScope, PatronCategory, PublicationKind, Staff, StaffRole,
+    rules_key, with_kind_loan_length,
 };
 use crate::store::audit::{self, Actor, AuditEntry};
 use crate::store::rules as store;
@@ -25,7 +26,7 @@ impl RulesMatrix {
         Self {
             cells: cells
                 .iter()
-                .map(|c| (rules_key(c.library_id, c.category.as_deref()), c.rules))
+                .map(|c| (store::cell_key(c), c.rules))
                 .collect(),
         }
     }
@@ -33,6 +34,24 @@ impl RulesMatrix {
     /// The most specific cell that applies to a patron of `library` in `category`.
     pub fn for_patron(&self, library: LibraryId, category: &str) -> Option<LendingRules> {
         self.matched(library, category).map(|m| m.cell.rules)
+    }
+
+    /// The rules for a loan of a title of `kind` to a patron of `library` in `category`:
+    /// the patron's cell with the loan length of the most specific cell for the kind
+    /// (found in the same order as the patron's: library + category, library,
+    /// consortium + category, consortium), if any.
+    pub fn for_loan(
+        &self,
+        library: LibraryId,
+        category: &str,
+        kind: PublicationKind,
+    ) -> Option<LendingRules> {
+        let rules = self.for_patron(library, category)?;
+        let kind_cell = pick_rules(library, category, |key| {
+            self.cells.get(&format!("{key}:{}", kind.as_str())).copied()
+        })
+        .map(|(_, cell)| cell);
+        Some(with_kind_loan_length(rules, kind_cell.as_ref()))
     }
 }
 
@@ -51,6 +70,20 @@ pub async fn rules_for(ctx: &Ctx, library: LibraryId, category: &str) -> Result<
     matrix(ctx)
         .await?
         .for_patron(library, category)
+        .ok_or(Error::Bug("the consortium default lending rule is missing"))
+}
+
+/// The rules for a loan of a title of `kind` to a patron of `library` in `category`
+/// ([`RulesMatrix::for_loan`]).
+pub async fn rules_for_loan(
+    ctx: &Ctx,
+    library: LibraryId,
+    category: &str,
+    kind: PublicationKind,
+) -> Result<LendingRules> {
+    matrix(ctx)
+        .await?
+        .for_loan(library, category, kind)
         .ok_or(Error::Bug("the consortium default lending rule is missing"))
 }
 
@@ -81,6 +114,20 @@ pub async fn put_rules(ctx: &Ctx, actor: &Staff, mut cell: RulesCell) -> Result<
         None => None,
         Some(raw) => Some(PatronCategory::parse(raw)?.as_str().to_owned()),
     };
+    cell.kind = match cell.kind.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(
+            PublicationKind::parse(raw)
+                .ok_or_else(|| {
+                    crate::domain::FieldError::new(
+                        "kind",
+                        "must be epub, page_images, images, audiobook or video",
+                    )
+                })?
+                .as_str()
+                .to_owned(),
+        ),
+    };
     if !may_set_rules(actor, cell.library_id) {
         return Err(Error::Forbidden(
             "only managers set their library's rules; consortium rules are the admins'",
@@ -97,7 +144,7 @@ pub async fn put_rules(ctx: &Ctx, actor: &Staff, mut cell: RulesCell) -> Result<
             action: "rules.set",
             target_kind: "rules",
             target_id: None,
-            detail: Some(json!({ "category": cell.category, "rules": rules_json(&cell.rules) })),
+            detail: Some(json!({ "category": cell.category, "kind": cell.kind, "rules": rules_json(&cell.rules) })),
         },
         now,
     )
@@ -144,6 +191,7 @@ mod tests {
         let cell = |library, category: Option<&str>, days| RulesCell {
             library_id: library,
             category: category.map(str::to_owned),
+            kind: None,
             rules: rules(days),
         };
         let matrix = RulesMatrix::new(&[
@@ -162,6 +210,61 @@ mod tests {
         assert_eq!(days(county, "child"), Some(7));
         assert_eq!(days(county, "adult"), Some(14));
         assert_eq!(RulesMatrix::default().for_patron(city, "adult"), None);
+    }
+
+    #[test]
+    fn a_kinds_cell_sets_the_loan_length_of_that_kind_only() {
+        let (city, county) = (LibraryId::new(), LibraryId::new());
+        let cell = |library, category: Option<&str>, kind: Option<&str>, days| RulesCell {
+            library_id: library,
+            category: category.map(str::to_owned),
+            kind: kind.map(str::to_owned),
+            rules: LendingRules {
+                max_loans: days + 100,
+                ..rules(days)
+            },
+        };
+        let matrix = RulesMatrix::new(&[
+            cell(None, None, None, 14),
+            cell(None, None, Some("video"), 3),
+            cell(Some(city), None, Some("video"), 5),
+            cell(None, Some("child"), Some("audiobook"), 30),
+        ]);
+        let loan = |library, category, kind| {
+            matrix
+                .for_loan(library, category, kind)
+                .map(|r| (r.loan_days_default, r.loan_days_max, r.max_loans))
+        };
+        // Videos: the city's own cell, else the consortium's; the loan limit stays the
+        // patron's cell's.
+        assert_eq!(
+            loan(city, "adult", PublicationKind::Video),
+            Some((5, 5, 114))
+        );
+        assert_eq!(
+            loan(county, "adult", PublicationKind::Video),
+            Some((3, 3, 114))
+        );
+        // A kind without a cell, and a category's kind cell for another category.
+        assert_eq!(
+            loan(city, "adult", PublicationKind::Epub),
+            Some((14, 14, 114))
+        );
+        assert_eq!(
+            loan(city, "adult", PublicationKind::Audiobook),
+            Some((14, 14, 114))
+        );
+        assert_eq!(
+            loan(city, "child", PublicationKind::Audiobook),
+            Some((30, 30, 114))
+        );
+        // Kind cells never answer for the patron's own rules.
+        assert_eq!(
+            matrix
+                .for_patron(city, "adult")
+                .map(|r| r.loan_days_default),
+            Some(14)
+        );
     }
 }
 
@@ -253,6 +356,7 @@ impl RulesMatrix {
             cell: RulesCell {
                 library_id,
                 category: category.map(str::to_owned),
+                kind: None,
                 rules,
             },
         })
@@ -505,6 +609,7 @@ mod level_tests {
         let cell = |library, category: Option<&str>, days| RulesCell {
             library_id: library,
             category: category.map(str::to_owned),
+            kind: None,
             rules: rules(days),
         };
         let other = LibraryId::new();

@@ -32,6 +32,9 @@ pub struct RulesCell {
     pub library_id: Option<LibraryId>,
     /// Category, or `None` for every category.
     pub category: Option<String>,
+    /// A kind of publication (`epub`, `page_images`, `images`, `audiobook`, `video`):
+    /// the cell's loan length applies to loans of that kind. `None`: every kind.
+    pub kind: Option<String>,
     /// The rules.
     pub rules: LendingRules,
 }
@@ -40,7 +43,18 @@ fn cell_of(m: &lending_rule::Model) -> RulesCell {
     RulesCell {
         library_id: m.library_id.map(LibraryId),
         category: m.category.clone(),
+        kind: m.kind.clone(),
         rules: rules_of(m),
+    }
+}
+
+/// The cell's scope key: library, category and, for a kind's cell, the kind.
+pub fn cell_key(cell: &RulesCell) -> String {
+    match &cell.kind {
+        Some(kind) => {
+            crate::domain::kind_rules_key(cell.library_id, cell.category.as_deref(), kind)
+        }
+        None => crate::domain::rules_key(cell.library_id, cell.category.as_deref()),
     }
 }
 
@@ -72,7 +86,7 @@ pub async fn put_rules(
     cell: &RulesCell,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let key = crate::domain::rules_key(cell.library_id, cell.category.as_deref());
+    let key = cell_key(cell);
     let existing = lending_rule::Entity::find()
         .filter(lending_rule::Column::ScopeKey.eq(&key))
         .one(conn)
@@ -86,6 +100,7 @@ pub async fn put_rules(
             scope_key: Set(key),
             library_id: Set(cell.library_id.map(|l| l.0)),
             category: Set(cell.category.clone()),
+            kind: Set(cell.kind.clone()),
             ..Default::default()
         },
     };

@@ -21,6 +21,7 @@ mod ingest;
 mod keys;
 mod lending;
 mod libraries;
+mod media;
 mod migrations;
 mod opds;
 mod openapi;

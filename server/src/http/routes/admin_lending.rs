@@ -188,6 +188,12 @@ pub struct RulesView {
     pub library_id: Option<Uuid>,
     /// The patron category; absent for every category.
     pub category: Option<String>,
+    /// A kind of publication (`epub`, `page_images`, `images`, `audiobook`, `video`):
+    /// the cell's loan length (default and longest) then applies to loans of titles of
+    /// that kind, found in the same order as the patron's cell; its other values are
+    /// not used. Absent: every kind.
+    #[serde(default)]
+    pub kind: Option<String>,
     /// Loan length when the reader does not choose.
     pub loan_days_default: u32,
     /// Longest loan a reader may choose.
@@ -212,6 +218,7 @@ impl From<&RulesCell> for RulesView {
         Self {
             library_id: cell.library_id.map(|l| l.0),
             category: cell.category.clone(),
+            kind: cell.kind.clone(),
             loan_days_default: r.loan_days_default,
             loan_days_max: r.loan_days_max,
             max_loans: r.max_loans,
@@ -251,6 +258,7 @@ pub async fn put_rules(
     let cell = RulesCell {
         library_id: view.library_id.map(LibraryId),
         category: view.category,
+        kind: view.kind,
         rules: LendingRules {
             loan_days_default: view.loan_days_default,
             loan_days_max: view.loan_days_max,

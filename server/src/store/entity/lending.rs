@@ -13,6 +13,7 @@ pub mod lending_rule {
         pub scope_key: String,
         pub library_id: Option<Uuid>,
         pub category: Option<String>,
+        pub kind: Option<String>,
         pub loan_days_default: i32,
         pub loan_days_max: i32,
         pub max_loans: i32,

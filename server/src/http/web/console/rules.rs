@@ -40,6 +40,10 @@ struct RowView {
     library_value: String,
     /// The form's `category` value (empty for every category).
     category_value: String,
+    /// The kind a kind's cell is for, as shown; `None` for a patron's cell.
+    kind: Option<String>,
+    /// The form's `kind` value (empty for every kind).
+    kind_value: String,
     rules: LendingRules,
     editable: bool,
 }
@@ -55,6 +59,8 @@ struct MatrixPage {
     settable: Vec<(String, String)>,
     /// The new-cell form's starting values (the consortium default's).
     defaults: Option<LendingRules>,
+    /// `(value, name)` of the kinds of publication a cell may be for.
+    kinds: Vec<(String, String)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,7 +82,7 @@ pub async fn page(
     let defaults = overview
         .rows
         .iter()
-        .find(|r| r.cell.library_id.is_none() && r.cell.category.is_none())
+        .find(|r| r.cell.library_id.is_none() && r.cell.category.is_none() && r.cell.kind.is_none())
         .map(|r| r.cell.rules);
     let rows = overview
         .rows
@@ -99,6 +105,12 @@ pub async fn page(
                 .map(|l| l.to_string())
                 .unwrap_or_default(),
             category_value: row.cell.category.clone().unwrap_or_default(),
+            kind: row
+                .cell
+                .kind
+                .as_deref()
+                .map(|k| c.t(&format!("kind-{}", k.replace('_', "-")))),
+            kind_value: row.cell.kind.clone().unwrap_or_default(),
             rules: row.cell.rules,
             editable: row.editable,
         })
@@ -113,12 +125,22 @@ pub async fn page(
             .iter()
             .map(|l| (l.id.to_string(), l.name.clone())),
     );
+    let kinds = crate::domain::PublicationKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.as_str().to_owned(),
+                c.t(&format!("kind-{}", k.as_str().replace('_', "-"))),
+            )
+        })
+        .collect();
     console.web.render(&MatrixPage {
         saved: query.done.as_deref() == Some("saved"),
         c,
         rows,
         settable,
         defaults,
+        kinds,
     })
 }
 
@@ -131,6 +153,9 @@ pub struct RulesForm {
     /// The category; empty for every category.
     #[serde(default)]
     category: String,
+    /// The kind of publication; empty for every kind.
+    #[serde(default)]
+    kind: String,
     loan_days_default: String,
     loan_days_max: String,
     max_loans: String,
@@ -172,6 +197,7 @@ impl RulesForm {
             Some(RulesCell {
                 library_id: library?,
                 category: (!category.is_empty()).then_some(category),
+                kind: Some(self.kind.trim().to_owned()).filter(|k| !k.is_empty()),
                 rules: LendingRules {
                     loan_days_default: loan_days_default?,
                     loan_days_max: loan_days_max?,
