@@ -201,6 +201,57 @@ let titleId;
   await ctx.close();
 }
 
+// ---- Audio, video and page images: the players are fed decrypted bytes by Range
+// requests (the browser reads the metadata, so the duration is known), pages are images.
+for (const [lang, viewport] of [["zh-CN", { width: 360, height: 740 }], ["en", { width: 1280, height: 800 }]]) {
+  const ctx = await browser.newContext({ viewport });
+  const page = await ctx.newPage();
+  await login(page, lang);
+  for (const [query, name] of [["唐诗朗诵", "audio"], ["国图公开课", "video"], ["中国国家地理", "pages"]]) {
+    await page.goto(`${base}/reader/?q=${encodeURIComponent(query)}&lang=${lang}`);
+    const href = await page.getAttribute("h2.book-title a", "href");
+    if (!href) {
+      fail(`media: ${query} is not in the catalogue`);
+      continue;
+    }
+    await page.goto(base + href);
+    const borrow = await page.$("form[action$='/borrow'] button[type=submit]");
+    if (borrow) await Promise.all([page.waitForLoadState("load"), borrow.click()]);
+    const read = await page.getAttribute("a[href$='/read']", "href");
+    if (!read) {
+      fail(`media: no link to open ${query}`);
+      continue;
+    }
+    await page.goto(base + read);
+    if (name === "pages") {
+      const pages = await page.$$eval(".media-pages img", (images) => images.length);
+      if (pages !== 6) fail(`media: ${pages} page images instead of 6`);
+      const loaded = await page
+        .waitForFunction(() => {
+          const first = document.querySelector(".media-pages img");
+          return first && first.complete && first.naturalWidth > 0;
+        }, null, { timeout: 10000 })
+        .then(() => true, () => false);
+      if (!loaded) fail(`media: the first page image of ${query} did not load (${lang})`);
+    } else {
+      const duration = await page.evaluate(
+        () =>
+          new Promise((resolve) => {
+            const player = document.getElementById("player");
+            if (!player) return resolve("no player");
+            if (player.readyState >= 1) return resolve(player.duration);
+            player.addEventListener("loadedmetadata", () => resolve(player.duration), { once: true });
+            player.addEventListener("error", () => resolve(`error ${player.error && player.error.code}`), { once: true });
+            setTimeout(() => resolve("timeout"), 10000);
+          }),
+      );
+      if (!(typeof duration === "number" && duration > 1)) fail(`media: ${name} of ${query} did not load in the player (${lang}): ${duration}`);
+    }
+    await check(page, `reader-media-${name}-${lang}-${viewport.width}`, lang);
+  }
+  await ctx.close();
+}
+
 // ---- Desktop, Chinese and English: every page, and the first page's time ----
 for (const lang of ["zh-CN", "en"]) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });

@@ -24,6 +24,7 @@ from jieyue_py.jieyue import (
     HoldState,
     Layout,
     LoanState,
+    PublicationKind,
     Refusal,
     Viewport,
 )
@@ -224,6 +225,68 @@ class Flow(unittest.TestCase):
         self.assertTrue(any("jieyue" in target for _, target, _ in logger.lines), logger.lines[:3])
         run(client.logout())
         self.assertFalse(client.is_logged_in())
+
+    def test_audio_video_and_pages_through_the_media_reader(self):
+        demo_media = pathlib.Path(__file__).resolve().parents[3] / "testdata" / "demo-media"
+        client = make_client()
+        run(client.login("city", "C0001", PASSWORD))
+        run(client.enrol_device())
+
+        def borrowed(query, kind):
+            page = run(client.search(query, None, None, 5))
+            item = next(i for i in page.items if i.kind == kind)
+            run(client.borrow(item.id, 7))
+            outcome = run(client.download(item.id, Progress()))
+            self.assertIsInstance(outcome, DownloadOutcome.COMPLETE)
+            return item, client.open_book(item.id)
+
+        # The audiobook: tracks with titles and durations, each read back byte for byte.
+        item, book = borrowed("唐诗朗诵", PublicationKind.AUDIOBOOK)
+        self.assertEqual(item.items, 3)
+        self.assertEqual(book.metadata().kind, PublicationKind.AUDIOBOOK)
+        order = book.reading_order()
+        self.assertEqual([i.title for i in order], ["静夜思", "春晓", "登鹳雀楼"])
+        self.assertAlmostEqual(order[0].duration, 3.0, delta=0.15)
+        source = sorted((demo_media / "唐诗朗诵").glob("0*"))
+        for track, path in zip(order, source):
+            reader = book.open_media(track.href)
+            original = path.read_bytes()
+            self.assertEqual(reader.length(), len(original))
+            self.assertTrue(reader.media_type().startswith("audio/"))
+            data = b""
+            while True:
+                piece = reader.read_at(len(data), 10_000)
+                if not piece:
+                    break
+                data += piece
+            self.assertEqual(data, original)
+            self.assertEqual(reader.read_at(len(original) - 3, 100), original[-3:])
+            reader.cancel()
+            with self.assertRaises(ClientError.Cancelled):
+                reader.read_at(0, 10)
+        locator = book.locator_at_time(1, 1.25)
+        self.assertEqual(locator.time_offset, 1.25)
+        self.assertIn('"t=1.25"', jieyue.locator_to_json(locator))
+
+        # The lectures: random ranges agree with a whole read.
+        item, book = borrowed("国图公开课", PublicationKind.VIDEO)
+        for video in book.reading_order():
+            reader = book.open_media(video.href)
+            self.assertEqual(reader.media_type(), "video/mp4")
+            whole = reader.read_at(0, reader.length())
+            self.assertEqual(len(whole), reader.length())
+            self.assertEqual(whole[4:8], b"ftyp")
+            for offset in (0, 1, 65_535, 65_536, 70_000, len(whole) - 1):
+                self.assertEqual(reader.read_at(offset, 4096), whole[offset:offset + 4096])
+
+        # The journal: a page list with sizes; every page is the file it came from.
+        item, book = borrowed("中国国家地理", PublicationKind.PAGE_IMAGES)
+        pages = book.page_list()
+        self.assertEqual(len(pages), 6)
+        for info in pages:
+            self.assertEqual((info.width, info.height), (600, 840))
+            original = (demo_media / "中国国家地理-示例" / info.href).read_bytes()
+            self.assertEqual(book.resource(info.href).data, original)
 
     def test_holds_and_notifications(self):
         client = make_client()

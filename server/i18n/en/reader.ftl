@@ -178,3 +178,7 @@ reader-return-question = Return “{ $title }” now?
 reader-return-hint = After returning it you can no longer read it, and the copy goes to the next reader at once.
 reader-return-confirm = Return it
 reader-return-keep = Keep it
+
+reader-title-kind = Kind
+reader-title-duration = Length
+reader-title-items = Pages or tracks

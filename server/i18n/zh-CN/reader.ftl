@@ -145,3 +145,7 @@ reader-return-question = 要归还《{ $title }》吗？
 reader-return-hint = 还书后就不能再读这本书了，复本会马上借给下一位读者。
 reader-return-confirm = 确认还书
 reader-return-keep = 先不还
+
+reader-title-kind = 类型
+reader-title-duration = 时长
+reader-title-items = 页数／曲目数

@@ -40,8 +40,9 @@ pub enum Command {
         /// Where the demo keeps its database and files (kept apart from real data).
         #[arg(long, default_value = "./data/demo")]
         data_dir: PathBuf,
-        /// EPUBs to put in the demo catalogue (files or directories).
-        #[arg(long, default_value = "testdata/corpus")]
+        /// Publications to put in the demo catalogue: EPUBs and publication folders
+        /// (page images, images, audio, video), files or directories.
+        #[arg(long, default_values = ["testdata/corpus", "testdata/demo-media"])]
         books: Vec<PathBuf>,
     },
     /// Ingest publications into the catalogue, on all cores: EPUB files; folders, ZIPs
@@ -287,9 +288,11 @@ async fn serve(config: Config, demo_books: Option<Vec<PathBuf>>) -> anyhow::Resu
     if let Some(books) = demo_books {
         let admin = demo::find_admin(app.ctx()).await?;
         demo::seed(app.ctx(), &admin).await?;
-        match ingest::find_epubs(&books) {
+        // A missing default folder (an old checkout) is no reason to stop.
+        let books: Vec<PathBuf> = books.into_iter().filter(|b| b.exists()).collect();
+        match ingest::find_sources(&books) {
             Ok(files) if !files.is_empty() => {
-                println!("Cataloguing {} demo books...", files.len());
+                println!("Cataloguing {} demo publications...", files.len());
                 let summary = ingest::ingest_all(app.ctx(), files, false).await;
                 for (file, reason) in &summary.failures {
                     println!("  could not ingest {}: {reason}", file.display());

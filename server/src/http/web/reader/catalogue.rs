@@ -392,6 +392,12 @@ struct TitlePage {
     subjects: Vec<(String, String)>,
     cover: Option<String>,
     fixed_layout: bool,
+    /// The kind's name, for publications that are not EPUB.
+    kind: Option<String>,
+    /// `1:23:45` (audio, video).
+    duration: Option<String>,
+    /// Pages, images, tracks or videos (not EPUB).
+    items: Option<u32>,
     availability: Option<Availability>,
     actions: Actions,
     login_href: Option<String>,
@@ -531,6 +537,21 @@ pub async fn title_page(
         subjects,
         cover: links.cover,
         fixed_layout: found.title.metadata.layout == Layout::Fixed,
+        kind: (found.title.media.kind != crate::domain::PublicationKind::Epub).then(|| {
+            c.t(&format!(
+                "kind-{}",
+                found.title.media.kind.as_str().replace('_', "-")
+            ))
+        }),
+        duration: found.title.media.duration_ms.map(|ms| {
+            let s = (ms + 500) / 1000;
+            if s >= 3600 {
+                format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+            } else {
+                format!("{}:{:02}", s / 60, s % 60)
+            }
+        }),
+        items: found.title.media.items,
         availability: found.availability,
         login_href: place
             .reader
