@@ -89,3 +89,4 @@ catalogue-upload-updated = Catalogued as a new version:
 catalogue-upload-unchanged = Already catalogued, nothing changed:
 catalogue-upload-refused = Not catalogued:
 catalogue-upload-invalid = This is not an EPUB file that can be catalogued.
+catalogue-items = { $count } items

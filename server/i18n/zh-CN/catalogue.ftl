@@ -86,3 +86,4 @@ catalogue-upload-updated = 已作为新版本编目：
 catalogue-upload-unchanged = 此文件已编目过，未作改动：
 catalogue-upload-refused = 未能编目：
 catalogue-upload-invalid = 不是可以编目的 EPUB 文件。
+catalogue-items = { $count } 项

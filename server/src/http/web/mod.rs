@@ -80,6 +80,21 @@ pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
         .merge(reader::routes())
 }
 
+/// A length of time as people read it: `0:07`, `12:05`, `1:06:40`.
+pub fn duration_text(seconds: f64) -> String {
+    let total = if seconds.is_finite() && seconds > 0.0 {
+        seconds.round() as u64
+    } else {
+        0
+    };
+    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
 async fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [

@@ -441,9 +441,7 @@ async fn catalogue_inspected(
                 )
             }
             Body::Media(prepared, scratch) => {
-                let sources = prepared
-                    .sources()
-                    .map_err(PackageError::InvalidPublication)?;
+                let sources = prepared.sources();
                 let (writer, _) = encrypt_publication(
                     &prepared.manifest,
                     sources,

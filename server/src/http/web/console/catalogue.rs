@@ -278,6 +278,10 @@ struct TitlePage {
     t: Title,
     cover: Option<String>,
     layout_fixed: bool,
+    /// The kind's name.
+    kind: String,
+    /// `1:23:45` (audio, video).
+    duration: Option<String>,
     source_size: String,
     package_size: String,
     versions: Vec<crate::store::titles::VersionRecord>,
@@ -322,6 +326,15 @@ pub async fn title_page(
     console.web.render(&TitlePage {
         cover: public_image(&stock.title, false),
         layout_fixed: stock.title.metadata.layout == crate::domain::Layout::Fixed,
+        kind: c.t(&format!(
+            "kind-{}",
+            stock.title.media.kind.as_str().replace('_', "-")
+        )),
+        duration: stock
+            .title
+            .media
+            .duration_ms
+            .map(|ms| crate::http::web::duration_text(ms as f64 / 1000.0)),
         source_size: file_size(stock.title.source_size),
         package_size: file_size(stock.title.package_size),
         may_edit: catalogue::may_edit_catalogue(&console.staff),

@@ -543,14 +543,11 @@ pub async fn title_page(
                 found.title.media.kind.as_str().replace('_', "-")
             ))
         }),
-        duration: found.title.media.duration_ms.map(|ms| {
-            let s = (ms + 500) / 1000;
-            if s >= 3600 {
-                format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-            } else {
-                format!("{}:{:02}", s / 60, s % 60)
-            }
-        }),
+        duration: found
+            .title
+            .media
+            .duration_ms
+            .map(|ms| crate::http::web::duration_text(ms as f64 / 1000.0)),
         items: found.title.media.items,
         availability: found.availability,
         login_href: place

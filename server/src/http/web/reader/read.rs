@@ -452,21 +452,6 @@ struct MediaPage {
     data: Vec<(&'static str, String)>,
 }
 
-/// `83.4` → `1:23`; `4000` → `1:06:40`.
-fn clock(seconds: f64) -> String {
-    let total = if seconds.is_finite() && seconds > 0.0 {
-        seconds.round() as u64
-    } else {
-        0
-    };
-    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
-}
-
 fn media_page(
     reader: &Reader,
     book: &OpenBook,
@@ -491,7 +476,7 @@ fn media_page(
             url: read_url(loan, &item.href, None),
             src: content_url(loan, &item.href),
             label: media.title.clone().unwrap_or_else(|| (i + 1).to_string()),
-            duration: media.duration.map(clock),
+            duration: media.duration.map(crate::http::web::duration_text),
             width: media.width,
             height: media.height,
             current: timed && i == index,

@@ -179,8 +179,8 @@ struct Planned {
 }
 
 impl Prepared {
-    /// The resources for the package writer.
-    pub fn sources(&self) -> Result<Vec<SourceResource>, String> {
+    /// The resources for the package writer (each opened when its turn comes).
+    pub fn sources(&self) -> Vec<SourceResource> {
         let mut out = Vec::with_capacity(self.resources.len());
         for planned in &self.resources {
             let open: Box<dyn FnOnce() -> std::io::Result<Box<dyn Read + Send>> + Send> =
@@ -215,7 +215,7 @@ impl Prepared {
                 open,
             });
         }
-        Ok(out)
+        out
     }
 }
 

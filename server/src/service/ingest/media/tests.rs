@@ -129,7 +129,7 @@ fn an_image_collection_carries_captions_and_thumbnails() {
         assert_eq!(thumb.media_type, "image/jpeg");
         assert_eq!((thumb.width, thumb.height), (Some(320), Some(240)));
     }
-    let sources = prepared.sources().expect("sources");
+    let sources = prepared.sources();
     assert_eq!(sources.len(), 6, "three images and three thumbnails");
 }
 
