@@ -282,6 +282,8 @@ struct TitlePage {
     kind: String,
     /// `1:23:45` (audio, video).
     duration: Option<String>,
+    /// "20 items" (not EPUB).
+    items: Option<String>,
     source_size: String,
     package_size: String,
     versions: Vec<crate::store::titles::VersionRecord>,
@@ -335,6 +337,11 @@ pub async fn title_page(
             .media
             .duration_ms
             .map(|ms| crate::http::web::duration_text(ms as f64 / 1000.0)),
+        items: stock
+            .title
+            .media
+            .items
+            .map(|n| c.t1("catalogue-items", "count", n)),
         source_size: file_size(stock.title.source_size),
         package_size: file_size(stock.title.package_size),
         may_edit: catalogue::may_edit_catalogue(&console.staff),
