@@ -140,17 +140,21 @@ type Identity = Result<(String, String), ingest::IngestError>;
 pub async fn ingest_all(ctx: &Ctx, files: Vec<PathBuf>, quiet: bool) -> Summary {
     let sizes: Vec<u64> = files.iter().map(|f| source_size(f)).collect();
     let total_bytes: u64 = sizes.iter().sum();
+    // The bar counts bytes (a 2 GB video moves it as it is checked and sealed); the
+    // message counts titles.
     let bar = if quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(files.len() as u64)
+        ProgressBar::new(total_bytes.max(1))
     };
     bar.set_style(
         ProgressStyle::with_template(
-            "{bar:36.cyan/blue} {pos}/{len} titles  {msg}  [{elapsed_precise}, ~{eta} left]",
+            "{bar:36.cyan/blue} {bytes}/{total_bytes}  {msg}  [{elapsed_precise}, ~{eta} left]",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    let titles_total = files.len();
+    let mut titles_done = 0usize;
     let started = Instant::now();
     let done_bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
@@ -205,8 +209,9 @@ pub async fn ingest_all(ctx: &Ctx, files: Vec<PathBuf>, quiet: bool) -> Summary 
         match refused.remove(&file) {
             Some(reason) => {
                 bar.println(format!("failed: {}: {reason}", file.display()));
-                bar.inc(1);
+                titles_done += 1;
                 done_bytes.fetch_add(size, std::sync::atomic::Ordering::Relaxed);
+                bar.set_position(done_bytes.load(std::sync::atomic::Ordering::Relaxed));
                 summary.failures.push((file, reason));
             }
             None => to_ingest.push((file, size)),
@@ -216,15 +221,40 @@ pub async fn ingest_all(ctx: &Ctx, files: Vec<PathBuf>, quiet: bool) -> Summary 
     let mut results = futures_util::stream::iter(to_ingest)
         .map(|(file, size)| {
             let ctx = ctx.clone();
+            // This title's share of the bar: what it reported so far, added to the
+            // bytes of the titles finished.
+            let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let (bar, done_bytes) = (bar.clone(), Arc::clone(&done_bytes));
+            let observer: ingest::Observer = {
+                let seen = Arc::clone(&seen);
+                Arc::new(move |now: u64| {
+                    let now = now.min(size);
+                    let before = seen.fetch_max(now, std::sync::atomic::Ordering::Relaxed);
+                    if now > before {
+                        let moved = done_bytes
+                            .fetch_add(now - before, std::sync::atomic::Ordering::Relaxed);
+                        bar.set_position(moved + now - before);
+                    }
+                })
+            };
             async move {
-                let outcome = ingest::ingest_file_deferred(&ctx, &file, Actor::System).await;
-                (file, size, outcome)
+                let outcome =
+                    ingest::ingest_file_observed(&ctx, &file, Actor::System, observer).await;
+                (
+                    file,
+                    size,
+                    seen.load(std::sync::atomic::Ordering::Relaxed),
+                    outcome,
+                )
             }
         })
         .buffer_unordered(workers);
 
-    while let Some((file, size, outcome)) = results.next().await {
-        let bytes = done_bytes.fetch_add(size, std::sync::atomic::Ordering::Relaxed) + size;
+    while let Some((file, size, reported, outcome)) = results.next().await {
+        let rest = size.saturating_sub(reported);
+        let bytes = done_bytes.fetch_add(rest, std::sync::atomic::Ordering::Relaxed) + rest;
+        bar.set_position(bytes);
+        titles_done += 1;
         match outcome {
             Ok(ingested) => match ingested.status {
                 IngestStatus::Created => summary.created += 1,
@@ -237,13 +267,10 @@ pub async fn ingest_all(ctx: &Ctx, files: Vec<PathBuf>, quiet: bool) -> Summary 
             }
         }
         let seconds = started.elapsed().as_secs_f64().max(1e-6);
-        bar.inc(1);
         bar.set_message(format!(
-            "{:.1} titles/s, {:.1} MB/s ({} of {} MB)",
-            bar.position() as f64 / seconds,
+            "{titles_done}/{titles_total} titles, {:.1} titles/s, {:.1} MB/s",
+            titles_done as f64 / seconds,
             bytes as f64 / 1e6 / seconds,
-            bytes / 1_000_000,
-            total_bytes / 1_000_000
         ));
     }
     if let Err(err) = crate::service::catalogue::sync_search(ctx).await {

@@ -16,6 +16,7 @@ pub mod metadata;
 
 use std::io::{BufReader, BufWriter, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use jieyue_protocol::package::{
     EncryptOptions, Limits, PackageError, check_epub, encrypt_epub, encrypt_publication,
@@ -281,10 +282,33 @@ pub async fn ingest_file_deferred(
     path: &Path,
     actor: Actor,
 ) -> Result<Ingested, IngestError> {
+    ingest_file_observed(ctx, path, actor, Arc::new(|_| {})).await
+}
+
+/// Hears how far an ingest has got, in bytes of the source (0 up to its size): for a
+/// publication that is not an EPUB, the files checked count for the first half and the
+/// bytes sealed for the second; for an EPUB, the bytes sealed.
+pub type Observer = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// [`ingest_file_deferred`], telling `observer` how far it has got (a progress bar).
+pub async fn ingest_file_observed(
+    ctx: &Ctx,
+    path: &Path,
+    actor: Actor,
+    observer: Observer,
+) -> Result<Ingested, IngestError> {
     match source_kind(path) {
-        SourceKind::Epub => ingest_epub(ctx, path, actor).await,
-        SourceKind::Media => ingest_media(ctx, path, actor).await,
+        SourceKind::Epub => ingest_epub(ctx, path, actor, observer).await,
+        SourceKind::Media => ingest_media(ctx, path, actor, observer).await,
     }
+}
+
+/// `done` of `total` as a share of `size`, after `offset`.
+fn scaled(done: u64, total: u64, size: u64, offset: u64) -> u64 {
+    if total == 0 {
+        return offset + size;
+    }
+    offset + (u128::from(done.min(total)) * u128::from(size) / u128::from(total)) as u64
 }
 
 /// A folder removed with what it holds when dropped.
@@ -312,7 +336,12 @@ struct Inspected {
     body: Body,
 }
 
-async fn ingest_media(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingested, IngestError> {
+async fn ingest_media(
+    ctx: &Ctx,
+    path: &Path,
+    actor: Actor,
+    observer: Observer,
+) -> Result<Ingested, IngestError> {
     std::fs::create_dir_all(&ctx.catalogue.work_dir).map_err(internal("work directory"))?;
     let scratch = TempDir(
         ctx.catalogue
@@ -321,9 +350,14 @@ async fn ingest_media(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingested, 
     );
     std::fs::create_dir_all(&scratch.0).map_err(internal("work directory"))?;
     let (source, folder) = (path.to_owned(), scratch.0.clone());
-    let prepared = blocking(move || media::prepare(&source, &folder, &mut |_, _| {}))
-        .await?
-        .map_err(IngestError::Invalid)?;
+    let checking = Arc::clone(&observer);
+    let prepared = blocking(move || {
+        media::prepare(&source, &folder, &mut |done, total| {
+            checking(scaled(done, total, total / 2, 0));
+        })
+    })
+    .await?
+    .map_err(IngestError::Invalid)?;
     let inspected = Inspected {
         metadata: prepared.metadata.clone(),
         cover: prepared.cover.clone(),
@@ -332,10 +366,15 @@ async fn ingest_media(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingested, 
         media: prepared.facts,
         body: Body::Media(Box::new(prepared), scratch),
     };
-    catalogue_inspected(ctx, inspected, actor).await
+    catalogue_inspected(ctx, inspected, actor, observer).await
 }
 
-async fn ingest_epub(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingested, IngestError> {
+async fn ingest_epub(
+    ctx: &Ctx,
+    path: &Path,
+    actor: Actor,
+    observer: Observer,
+) -> Result<Ingested, IngestError> {
     let source = path.to_owned();
     let (content_hash, source_size) = blocking(move || sha256_file(&source))
         .await?
@@ -365,7 +404,7 @@ async fn ingest_epub(ctx: &Ctx, path: &Path, actor: Actor) -> Result<Ingested, I
         media: MediaFacts::EPUB,
         body: Body::Epub(path.to_owned()),
     };
-    catalogue_inspected(ctx, inspected, actor).await
+    catalogue_inspected(ctx, inspected, actor, observer).await
 }
 
 /// Seals, stores and catalogues a checked source (a new title, a new version, or
@@ -374,6 +413,7 @@ async fn catalogue_inspected(
     ctx: &Ctx,
     inspected: Inspected,
     actor: Actor,
+    observer: Observer,
 ) -> Result<Ingested, IngestError> {
     let Inspected {
         metadata,
@@ -436,7 +476,10 @@ async fn catalogue_inspected(
             Body::Epub(input) => {
                 let reader = BufReader::new(std::fs::File::open(&input)?);
                 (
-                    encrypt_epub(reader, writer, &content_key, &mut |_| {})?.0,
+                    encrypt_epub(reader, writer, &content_key, &mut |p| {
+                        observer(scaled(p.bytes_done, p.bytes_total, source_size, 0));
+                    })?
+                    .0,
                     None,
                 )
             }
@@ -448,7 +491,15 @@ async fn catalogue_inspected(
                     writer,
                     &content_key,
                     &EncryptOptions::default(),
-                    &mut |_| {},
+                    &mut |p| {
+                        let half = source_size / 2;
+                        observer(scaled(
+                            p.bytes_done,
+                            p.bytes_total,
+                            source_size - half,
+                            half,
+                        ));
+                    },
                 )?;
                 (writer, Some(scratch))
             }

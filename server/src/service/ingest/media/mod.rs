@@ -328,8 +328,14 @@ fn display_dir(prefix: &str) -> &str {
     }
 }
 
-/// Unpacks the ZIP at `source` into `into`, refusing unsafe names and archives that
-/// would unpack to more than [`MAX_UNPACKED`] (counted as written, not as declared).
+/// Largest ratio of an entry's unpacked to packed size: media is compressed already, so
+/// a ZIP entry that inflates more than this is a zip bomb, not a page or a track.
+const MAX_RATIO: u64 = 100;
+
+/// Unpacks the ZIP at `source` into `into`, refusing unsafe names, entries that inflate
+/// more than [`MAX_RATIO`] times, and archives that would unpack to more than
+/// [`MAX_UNPACKED`] (declared, and counted as written: an entry is never read past the
+/// size it declares).
 fn unzip(source: &Path, into: &Path) -> Result<(), String> {
     let name = source
         .file_name()
@@ -341,6 +347,27 @@ fn unzip(source: &Path, into: &Path) -> Result<(), String> {
     if archive.len() > MAX_FILES {
         return Err(format!("{name}: more than {MAX_FILES} entries"));
     }
+    let mut declared = 0u64;
+    for index in 0..archive.len() {
+        let entry = archive
+            .by_index_raw(index)
+            .map_err(|e| format!("{name}: entry {index} unreadable: {e}"))?;
+        if entry.size() > entry.compressed_size().saturating_mul(MAX_RATIO) + (1 << 20) {
+            return Err(format!(
+                "{name}: {:?} would inflate {} bytes to {}: a zip bomb, not a media file",
+                entry.name().unwrap_or_default(),
+                entry.compressed_size(),
+                entry.size()
+            ));
+        }
+        declared = declared.saturating_add(entry.size());
+    }
+    if declared > MAX_UNPACKED {
+        return Err(format!(
+            "{name}: unpacks to more than {} GiB",
+            MAX_UNPACKED >> 30
+        ));
+    }
     let mut total = 0u64;
     for index in 0..archive.len() {
         let mut entry = archive
@@ -349,6 +376,7 @@ fn unzip(source: &Path, into: &Path) -> Result<(), String> {
         if entry.is_dir() {
             continue;
         }
+        let size = entry.size();
         let entry_name = entry
             .name()
             .map(|n| n.into_owned())
@@ -362,9 +390,13 @@ fn unzip(source: &Path, into: &Path) -> Result<(), String> {
         }
         let mut out =
             std::fs::File::create(&target).map_err(|e| format!("unpacking {entry_name}: {e}"))?;
-        let budget = MAX_UNPACKED - total;
-        let copied = std::io::copy(&mut (&mut entry).take(budget + 1), &mut out)
+        let copied = std::io::copy(&mut (&mut entry).take(size + 1), &mut out)
             .map_err(|e| format!("{entry_name}: damaged in the archive: {e}"))?;
+        if copied != size {
+            return Err(format!(
+                "{entry_name}: the archive says {size} bytes but it holds {copied}"
+            ));
+        }
         total += copied;
         if total > MAX_UNPACKED {
             return Err(format!(
@@ -558,12 +590,13 @@ pub fn identify(source: &Path) -> Result<(String, String), String> {
 
 /// Checks every file of the source at `source` and builds the publication: kind,
 /// metadata, manifest and resources. `scratch` is an empty folder the caller removes
-/// afterwards (a ZIP is unpacked there). `progress(done, total)` hears the files checked.
+/// afterwards (a ZIP is unpacked there). `progress(done, total)` hears the bytes of the
+/// files checked so far.
 /// Errors name the file at fault.
 pub fn prepare(
     source: &Path,
     scratch: &Path,
-    progress: &mut dyn FnMut(usize, usize),
+    progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Prepared, String> {
     let (default_title, metadata, files) = gather(source, scratch)?;
     let metadata_path = if source.is_dir() {
@@ -647,6 +680,8 @@ pub fn prepare(
     };
 
     let total = media.len();
+    let total_bytes: u64 = media.iter().map(|(f, _)| f.length).sum();
+    let mut checked = 0u64;
     let mut taken = std::collections::HashSet::new();
     let mut reading_order = Vec::with_capacity(total);
     let mut resources = Vec::with_capacity(total);
@@ -655,7 +690,7 @@ pub fn prepare(
     let mut cover = None;
     let mut duration = 0f64;
     let mut first_audio_tags: Option<audio::AudioFacts> = None;
-    for (done, (file, _)) in media.iter().enumerate() {
+    for (file, _) in &media {
         let href = href_for(&file.name, &mut taken);
         let caption = metadata.captions.get(&file.name).and_then(|c| clean(c));
         match wanted {
@@ -752,7 +787,8 @@ pub fn prepare(
                 reading_order.push(link);
             }
         }
-        progress(done + 1, total);
+        checked += file.length;
+        progress(checked, total_bytes);
     }
     if let Some(file) = cover_file {
         let page = images::inspect(&file.path, file.length, false)

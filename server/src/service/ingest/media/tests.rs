@@ -36,7 +36,19 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
 
 fn prepare_dir(dir: &Path) -> Result<Prepared, String> {
     let scratch = tempfile::tempdir().expect("scratch");
-    prepare(dir, scratch.path(), &mut |_, _| {})
+    let mut heard = Vec::new();
+    let prepared = prepare(dir, scratch.path(), &mut |done, total| {
+        heard.push((done, total))
+    });
+    if let Ok(p) = &prepared {
+        assert!(
+            heard.windows(2).all(|w| w[0].0 <= w[1].0),
+            "progress goes up"
+        );
+        assert_eq!(heard.last().map(|(d, t)| d == t), Some(true), "{heard:?}");
+        assert_eq!(heard.len(), p.manifest.reading_order.len());
+    }
+    prepared
 }
 
 #[test]
@@ -233,5 +245,30 @@ fn natural_order_sorts_numbers_by_value() {
     assert_eq!(
         names,
         ["cover.jpg", "P1.jpg", "p02b.jpg", "p2.jpg", "p10.jpg"]
+    );
+}
+
+#[test]
+fn a_zip_bomb_is_refused_before_anything_is_unpacked() {
+    let dir = tempfile::tempdir().expect("dir");
+    let bomb = dir.path().join("pages.zip");
+    {
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&bomb).expect("create"));
+        zip.start_file(
+            "01.jpg",
+            zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated),
+        )
+        .expect("entry");
+        std::io::Write::write_all(&mut zip, &vec![0u8; 24 << 20]).expect("write");
+        zip.finish().expect("finish");
+    }
+    let scratch = tempfile::tempdir().expect("scratch");
+    let error = prepare(&bomb, scratch.path(), &mut |_, _| {}).expect_err("refused");
+    assert!(error.contains("zip bomb"), "{error}");
+    assert_eq!(
+        std::fs::read_dir(scratch.path()).expect("scratch").count(),
+        0,
+        "nothing was unpacked"
     );
 }
