@@ -221,10 +221,11 @@ impl Prepared {
 
 /// Unpacks ZIPs into `scratch` (which the caller removes), reads the metadata file, and
 /// lists the media files in natural order.
-fn gather(
-    source: &Path,
-    scratch: &Path,
-) -> Result<(String, MediaMetadata, Vec<SourceFile>), String> {
+/// What [`gather`] found: the default title, the metadata (and where its file is), the
+/// media files in order.
+type Gathered = (String, MediaMetadata, Option<PathBuf>, Vec<SourceFile>);
+
+fn gather(source: &Path, scratch: &Path) -> Result<Gathered, String> {
     let label = source
         .file_name()
         .and_then(|n| n.to_str())
@@ -238,7 +239,7 @@ fn gather(
     };
     let mut files = Vec::new();
     let mut metadata_path = None;
-    let default_title;
+    let mut default_title;
     if source.is_dir() {
         default_title = label.clone();
         walk(source, "", &mut files, 0)?;
@@ -252,6 +253,14 @@ fn gather(
         if ext == "zip" || ext == "cbz" {
             unzip(source, scratch)?;
             walk(scratch, "", &mut files, 0)?;
+            // A ZIP of a folder holds everything under that folder's name: the names
+            // (and the metadata's captions) are relative to it, and it is the title.
+            if let Some(folder) = single_top_folder(&files) {
+                for file in &mut files {
+                    file.name = file.name[folder.len() + 1..].to_owned();
+                }
+                default_title = folder;
+            }
         } else {
             let length = std::fs::metadata(source)
                 .map_err(|e| format!("{name}: cannot be read: {e}"))?
@@ -282,7 +291,22 @@ fn gather(
         ));
     }
     files.sort_by_key(|f| natural_key(&f.name));
-    Ok((default_title, metadata, files))
+    Ok((default_title, metadata, metadata_path, files))
+}
+
+/// The one folder every file is in (`国家地理/p1.jpg`, `国家地理/p2.jpg` → `国家地理`),
+/// files a file manager leaves behind aside.
+fn single_top_folder(files: &[SourceFile]) -> Option<String> {
+    let mut top: Option<&str> = None;
+    for file in files.iter().filter(|f| !is_litter(&f.name)) {
+        let (folder, _) = file.name.split_once('/')?;
+        match top {
+            None => top = Some(folder),
+            Some(seen) if seen == folder => {}
+            Some(_) => return None,
+        }
+    }
+    top.map(str::to_owned)
 }
 
 fn walk(dir: &Path, prefix: &str, out: &mut Vec<SourceFile>, depth: u32) -> Result<(), String> {
@@ -598,12 +622,7 @@ pub fn prepare(
     scratch: &Path,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Prepared, String> {
-    let (default_title, metadata, files) = gather(source, scratch)?;
-    let metadata_path = if source.is_dir() {
-        Some(source.join(METADATA_FILE)).filter(|p| p.is_file())
-    } else {
-        Some(scratch.join(METADATA_FILE)).filter(|p| p.is_file())
-    };
+    let (default_title, metadata, metadata_path, files) = gather(source, scratch)?;
 
     // The cover beside tracks or videos is not a page.
     let mut cover_file = None;

@@ -233,8 +233,9 @@ fn a_cbz_is_unpacked_and_read_like_a_folder() {
         .iter()
         .map(|l| l.href.as_str())
         .collect();
-    assert_eq!(hrefs, ["pages/1.png", "pages/2.png", "pages/10.png"]);
-    assert_eq!(prepared.metadata.title, "comic");
+    // One folder holds everything: names are relative to it, and it is the title.
+    assert_eq!(hrefs, ["1.png", "2.png", "10.png"]);
+    assert_eq!(prepared.metadata.title, "pages");
 }
 
 #[test]
@@ -271,4 +272,43 @@ fn a_zip_bomb_is_refused_before_anything_is_unpacked() {
         0,
         "nothing was unpacked"
     );
+}
+
+#[test]
+fn a_zip_of_a_folder_reads_the_metadata_inside_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let archive = dir.path().join("upload.zip");
+    {
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&archive).expect("create"));
+        for (name, bytes) in [
+            (
+                "年画/metadata.toml",
+                "[captions]\n\"1.jpg\" = \"门神\"\n".as_bytes().to_vec(),
+            ),
+            ("年画/1.jpg", jeg(40, 30)),
+            ("年画/2.jpg", jeg(40, 30)),
+            ("__MACOSX/年画/._1.jpg", b"litter".to_vec()),
+        ] {
+            zip.start_file(name, zip::write::SimpleFileOptions::default())
+                .expect("entry");
+            std::io::Write::write_all(&mut zip, &bytes).expect("write");
+        }
+        zip.finish().expect("finish");
+    }
+    let prepared = prepare_dir(&archive).expect("prepares");
+    assert_eq!(
+        prepared.kind,
+        PublicationKind::Images,
+        "captions make a collection"
+    );
+    assert_eq!(prepared.metadata.title, "年画");
+    assert_eq!(prepared.manifest.reading_order[0].href, "1.jpg");
+    assert_eq!(
+        prepared.manifest.reading_order[0].title.as_deref(),
+        Some("门神")
+    );
+}
+
+fn jeg(w: u32, h: u32) -> Vec<u8> {
+    jpeg(w, h, 3)
 }
