@@ -181,12 +181,15 @@ let titleId;
   await api("/api/v1/admin/lots", { method: "POST", token: staff.json?.token, body: { title_id: hostileId, copies: 2 } });
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await ctx.newPage();
-  const apiCalls = [];
-  page.on("request", (r) => { if (r.url().includes("/api/")) apiCalls.push(r.url()); });
   await login(page, "zh-CN");
   await page.goto(`${base}/reader/titles/${hostileId}`);
   await Promise.all([page.waitForLoadState("load"), page.click("form[action$='/borrow'] button[type=submit]")]);
-  await page.goto(base + (await page.getAttribute("a[href$='/read']", "href")));
+  const readHref = await page.getAttribute("a[href$='/read']", "href");
+  // From here on only the reading page and the book: the shelf and title pages before
+  // show cover thumbnails from the catalogue API, which is theirs to do.
+  const apiCalls = [];
+  page.on("request", (r) => { if (r.url().includes("/api/")) apiCalls.push(r.url()); });
+  await page.goto(base + readHref);
   await ready(page);
   await page.waitForTimeout(1500);
   const marks = await page.evaluate(() => {

@@ -12,12 +12,12 @@ use ring::rand::SecureRandom;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use super::manifest::{Compression, MANIFEST_PATH, Manifest};
+use super::manifest::{Compression, MANIFEST_PATH};
 use super::pipeline::EncryptOptions;
 use super::resource;
-use super::stream::{self, CHUNK_SIZE};
-use super::writer::{PackageSummary, Progress, worth_deflating};
-use super::{ALGORITHM, PackageError, Result};
+use super::stream;
+use super::writer::{PackageSummary, Progress, finish_package, worth_deflating};
+use super::{PackageError, Result};
 use crate::crypto::{ContentKey, KeyError, aead};
 use crate::webpub;
 
@@ -123,21 +123,7 @@ pub fn encrypt_publication<W: Write + Seek + Send>(
         encrypted.push(sealed);
     }
 
-    let encryption = Manifest {
-        version: 1,
-        algorithm: ALGORITHM.to_owned(),
-        chunk_size: CHUNK_SIZE as u32,
-        key_check: stream::key_check(&key)?,
-        resources: encrypted,
-    };
-    let json =
-        serde_json::to_vec_pretty(&encryption).map_err(|e| PackageError::Corrupt(e.to_string()))?;
-    zip.start_file(
-        MANIFEST_PATH,
-        SimpleFileOptions::default().compression_method(CompressionMethod::Deflated),
-    )?;
-    zip.write_all(&json)?;
-    let output = zip.finish()?;
+    let (output, encryption) = finish_package(zip, &key, encrypted)?;
     Ok((
         output,
         PackageSummary {
@@ -151,6 +137,7 @@ pub fn encrypt_publication<W: Write + Seek + Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::package::CHUNK_SIZE;
     use crate::package::PackageReader;
     use crate::webpub::{Link, Manifest as Webpub, Metadata};
     use std::io::Cursor;

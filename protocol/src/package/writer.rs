@@ -270,21 +270,7 @@ pub(crate) fn encrypt_epub_with<R: Read + Seek + Send, W: Write + Seek + Send>(
         resources.push(resource);
     }
 
-    let manifest = Manifest {
-        version: 1,
-        algorithm: ALGORITHM.to_owned(),
-        chunk_size: CHUNK_SIZE as u32,
-        key_check: stream::key_check(&key)?,
-        resources,
-    };
-    let json =
-        serde_json::to_vec_pretty(&manifest).map_err(|e| PackageError::Corrupt(e.to_string()))?;
-    zip.start_file(
-        MANIFEST_PATH,
-        SimpleFileOptions::default().compression_method(CompressionMethod::Deflated),
-    )?;
-    zip.write_all(&json)?;
-    let output = zip.finish()?;
+    let (output, manifest) = finish_package(zip, &key, resources)?;
     clear_paths.push(MANIFEST_PATH.to_owned());
     Ok((
         output,
@@ -294,6 +280,30 @@ pub(crate) fn encrypt_epub_with<R: Read + Seek + Send, W: Write + Seek + Send>(
             clear_paths,
         },
     ))
+}
+
+/// Writes the encryption manifest of `resources` (sealed under `key`) as the package's
+/// last entry and closes the ZIP.
+pub(crate) fn finish_package<W: Write + Seek>(
+    mut zip: ZipWriter<W>,
+    key: &ring::aead::LessSafeKey,
+    resources: Vec<super::manifest::EncryptedResource>,
+) -> Result<(W, Manifest)> {
+    let manifest = Manifest {
+        version: 1,
+        algorithm: ALGORITHM.to_owned(),
+        chunk_size: CHUNK_SIZE as u32,
+        key_check: stream::key_check(key)?,
+        resources,
+    };
+    let json =
+        serde_json::to_vec_pretty(&manifest).map_err(|e| PackageError::Corrupt(e.to_string()))?;
+    zip.start_file(
+        MANIFEST_PATH,
+        SimpleFileOptions::default().compression_method(CompressionMethod::Deflated),
+    )?;
+    zip.write_all(&json)?;
+    Ok((zip.finish()?, manifest))
 }
 
 #[cfg(test)]

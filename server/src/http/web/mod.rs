@@ -250,6 +250,11 @@ pub struct Chrome {
 }
 
 impl Chrome {
+    /// The name of a kind of publication (电子书, 有声书, …).
+    pub fn kind_name(&self, kind: crate::domain::PublicationKind) -> String {
+        self.t(&format!("kind-{}", kind.as_str().replace('_', "-")))
+    }
+
     /// The message `key`.
     pub fn t(&self, key: &str) -> String {
         self.tr.format(key, None)

@@ -328,10 +328,7 @@ pub async fn title_page(
     console.web.render(&TitlePage {
         cover: public_image(&stock.title, false),
         layout_fixed: stock.title.metadata.layout == crate::domain::Layout::Fixed,
-        kind: c.t(&format!(
-            "kind-{}",
-            stock.title.media.kind.as_str().replace('_', "-")
-        )),
+        kind: c.kind_name(stock.title.media.kind),
         duration: stock
             .title
             .media

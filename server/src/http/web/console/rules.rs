@@ -109,7 +109,8 @@ pub async fn page(
                 .cell
                 .kind
                 .as_deref()
-                .map(|k| c.t(&format!("kind-{}", k.replace('_', "-")))),
+                .and_then(crate::domain::PublicationKind::parse)
+                .map(|k| c.kind_name(k)),
             kind_value: row.cell.kind.clone().unwrap_or_default(),
             rules: row.cell.rules,
             editable: row.editable,
@@ -127,12 +128,7 @@ pub async fn page(
     );
     let kinds = crate::domain::PublicationKind::ALL
         .iter()
-        .map(|k| {
-            (
-                k.as_str().to_owned(),
-                c.t(&format!("kind-{}", k.as_str().replace('_', "-"))),
-            )
-        })
+        .map(|k| (k.as_str().to_owned(), c.kind_name(*k)))
         .collect();
     console.web.render(&MatrixPage {
         saved: query.done.as_deref() == Some("saved"),

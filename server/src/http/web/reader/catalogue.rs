@@ -537,12 +537,8 @@ pub async fn title_page(
         subjects,
         cover: links.cover,
         fixed_layout: found.title.metadata.layout == Layout::Fixed,
-        kind: (found.title.media.kind != crate::domain::PublicationKind::Epub).then(|| {
-            c.t(&format!(
-                "kind-{}",
-                found.title.media.kind.as_str().replace('_', "-")
-            ))
-        }),
+        kind: (found.title.media.kind != crate::domain::PublicationKind::Epub)
+            .then(|| c.kind_name(found.title.media.kind)),
         duration: found
             .title
             .media
